@@ -1,0 +1,231 @@
+/**
+ * One training run: Brown corpus → byte tokens → GPT under a recipe → AdamW with warmup + cosine,
+ * periodic validation, a checkpoint at the end, a short sample, and a summary.
+ */
+
+import { createCpuBackend } from '@octet/backend-cpu';
+import { getBackend, op, registerBackend, setBackend, type Tensor, tidy, valueAndGrads } from '@octet/core';
+import {
+  ByteTokenizer,
+  Gpt,
+  gptConfig,
+  loadBrown,
+  packTokenIds,
+  saveGptCheckpoint,
+  sequentialBatches,
+  type TokenBatch,
+  TokenDataset,
+} from '@octet/models';
+import { AdamW, clipByGlobalNorm, warmupCosine } from '@octet/optim';
+
+export const BACKENDS = ['cpu'] as const;
+
+export interface TrainOptions {
+  preset: string;
+  recipe: string;
+  backend: string;
+  steps: number;
+  batch: number;
+  /** Context length; defaults to the preset's. */
+  context?: number;
+  /** Peak learning rate; defaults per parametrisation. */
+  lr?: number;
+  warmup: number;
+  seed: number;
+  outDir: string;
+  /** Validate every N steps (and at the end). */
+  evalEvery: number;
+  /** Validation windows per evaluation (each of `context` tokens). */
+  evalWindows: number;
+  /** Tokens to generate for the sample at the end (0: none). */
+  sampleTokens: number;
+  onStep?: (info: StepInfo) => void;
+  onEval?: (info: { step: number; valLoss: number }) => void;
+}
+
+export interface StepInfo {
+  step: number;
+  steps: number;
+  loss: number;
+  tokensPerSecond: number;
+  elapsedSeconds: number;
+}
+
+export interface TrainSummary {
+  final_val_loss: number;
+  unigram_val_loss: number;
+  tokens_per_s: number;
+  recipe: string;
+  backend: string;
+  preset: string;
+  params: number;
+  steps: number;
+  tokens: number;
+  checkpoint: string;
+  sample: string;
+  losses: number[];
+  val_losses: { step: number; loss: number }[];
+}
+
+/** Default peak lr per parametrisation, tuned on the default preset. */
+export function defaultLearningRate(recipe: string): number {
+  return recipe === 'unitScaling' ? 0.5 : 3e-3;
+}
+
+registerBackend('cpu', createCpuBackend, 1);
+
+export async function train(options: TrainOptions): Promise<TrainSummary> {
+  setBackend(await getBackend(options.backend));
+  const tokenizer = new ByteTokenizer();
+  const corpus = loadBrown();
+  const trainIds = packTokenIds(tokenizer.encode(corpus.train), tokenizer.vocabSize);
+  const valIds = packTokenIds(tokenizer.encode(corpus.val), tokenizer.vocabSize);
+
+  const config = gptConfig(options.preset, {
+    recipe: options.recipe,
+    seed: options.seed,
+    vocabSize: tokenizer.vocabSize,
+    ...(options.context ? { contextLength: options.context } : {}),
+  });
+  const model = new Gpt(config);
+  const lr = options.lr ?? defaultLearningRate(options.recipe);
+  const optimizer = new AdamW(model.parameterGroups(), { lr, betas: [0.9, 0.95], weightDecay: 0.1 });
+  const schedule = warmupCosine({ peak: lr, warmupSteps: options.warmup, totalSteps: options.steps });
+  const data = new TokenDataset(trainIds, { batchSize: options.batch, contextLength: config.contextLength, seed: options.seed });
+  const valBatches = [...sequentialBatches(valIds, { batchSize: options.batch, contextLength: config.contextLength })];
+  const valSubset = takeWindows(valBatches, options.evalWindows);
+
+  const losses: number[] = [];
+  const valLosses: { step: number; loss: number }[] = [];
+  const tokensPerStep = options.batch * config.contextLength;
+  const start = performance.now();
+  for (let step = 0; step < options.steps; step++) {
+    optimizer.lr = schedule(step);
+    const batch = data.nextBatch();
+    const lossTensor = tidy(() => {
+      const { value, grads } = valueAndGrads(() => model.loss(...batchTensors(batch)), optimizer.params());
+      const clipped = clipByGlobalNorm(grads, 1.0);
+      optimizer.applyGradients(clipped.grads);
+      return value;
+    });
+    const loss = ((await lossTensor.data()) as Float32Array)[0]!;
+    lossTensor.dispose();
+    if (!Number.isFinite(loss)) {
+      throw new Error(`training diverged at step ${step + 1}: loss is ${loss}${await firstNonFiniteParameter(model)}`);
+    }
+    losses.push(loss);
+    const elapsedSeconds = (performance.now() - start) / 1000;
+    options.onStep?.({
+      step: step + 1,
+      steps: options.steps,
+      loss,
+      tokensPerSecond: ((step + 1) * tokensPerStep) / elapsedSeconds,
+      elapsedSeconds,
+    });
+    if ((step + 1) % options.evalEvery === 0 || step + 1 === options.steps) {
+      const valLoss = await evaluate(model, valSubset);
+      valLosses.push({ step: step + 1, loss: valLoss });
+      options.onEval?.({ step: step + 1, valLoss });
+    }
+  }
+  const trainSeconds = (performance.now() - start) / 1000;
+  const checkpoint = await saveGptCheckpoint(options.outDir, model, { tokenizer: tokenizer.toJSON(), optimizer, data: data.state() });
+  const sample = options.sampleTokens > 0 ? await generate(model, tokenizer, 'The ', options.sampleTokens, options.seed) : '';
+  return {
+    final_val_loss: valLosses.at(-1)?.loss ?? Number.NaN,
+    unigram_val_loss: unigramCrossEntropy(trainIds, valIds, tokenizer.vocabSize),
+    tokens_per_s: (options.steps * tokensPerStep) / trainSeconds,
+    recipe: options.recipe,
+    backend: options.backend,
+    preset: options.preset,
+    params: model.numParameters(),
+    steps: options.steps,
+    tokens: options.steps * tokensPerStep,
+    checkpoint,
+    sample,
+    losses,
+    val_losses: valLosses,
+  };
+}
+
+function batchTensors(batch: TokenBatch): [Tensor, Tensor] {
+  const shape = [batch.batchSize, batch.contextLength];
+  return [op.tensor(batch.inputs, shape), op.tensor(batch.targets, shape)];
+}
+
+function takeWindows(batches: TokenBatch[], windows: number): TokenBatch[] {
+  const out: TokenBatch[] = [];
+  let taken = 0;
+  for (const batch of batches) {
+    if (taken >= windows) break;
+    out.push(batch);
+    taken += batch.batchSize;
+  }
+  return out;
+}
+
+/** Mean loss over the validation windows (delayed scaling records no amaxes while evaluating). */
+export async function evaluate(model: Gpt, batches: TokenBatch[]): Promise<number> {
+  model.setTraining(false);
+  let total = 0;
+  let count = 0;
+  for (const batch of batches) {
+    const loss = tidy(() => model.loss(...batchTensors(batch)));
+    total += ((await loss.data()) as Float32Array)[0]! * batch.batchSize;
+    count += batch.batchSize;
+    loss.dispose();
+  }
+  model.setTraining(true);
+  return total / count;
+}
+
+/** Cross-entropy (nats/token) of the validation tokens under the training split's unigram frequencies. */
+export function unigramCrossEntropy(trainIds: ArrayLike<number>, valIds: ArrayLike<number>, vocabSize: number): number {
+  const counts = new Float64Array(vocabSize).fill(1); // add-one smoothing: unseen tokens stay finite
+  for (let i = 0; i < trainIds.length; i++) counts[trainIds[i]!]!++;
+  const total = counts.reduce((a, b) => a + b, 0);
+  let nats = 0;
+  for (let i = 0; i < valIds.length; i++) nats -= Math.log(counts[valIds[i]!]! / total);
+  return nats / valIds.length;
+}
+
+/** Samples `count` tokens after `prompt` (temperature 0.8, seeded), re-running the context each step. */
+export async function generate(model: Gpt, tokenizer: ByteTokenizer, prompt: string, count: number, seed: number): Promise<string> {
+  model.setTraining(false);
+  const ids = [...tokenizer.encode(prompt)];
+  let state = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    const context = ids.slice(-model.config.contextLength);
+    const logits = tidy(() => {
+      const all = model.forward(op.tensor(Int32Array.from(context), [1, context.length]));
+      return op.slice(all, [0, context.length - 1, 0], [1, 1, model.config.vocabSize]);
+    });
+    const values = (await logits.data()) as Float32Array;
+    logits.dispose();
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    ids.push(sampleIndex(values, 0.8, state / 2 ** 32));
+  }
+  model.setTraining(true);
+  return tokenizer.decode(ids);
+}
+
+function sampleIndex(logits: Float32Array, temperature: number, uniform: number): number {
+  let maxLogit = -Infinity;
+  for (const v of logits) maxLogit = Math.max(maxLogit, v);
+  const weights = Array.from(logits, (v) => Math.exp((v - maxLogit) / temperature));
+  let threshold = uniform * weights.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < weights.length; i++) {
+    threshold -= weights[i]!;
+    if (threshold <= 0) return i;
+  }
+  return weights.length - 1;
+}
+
+/** Names the first parameter holding a non-finite value, for the divergence message. */
+async function firstNonFiniteParameter(model: Gpt): Promise<string> {
+  for (const [name, param] of model.namedParameters()) {
+    const values = (await param.data()) as Float32Array;
+    if (values.some((v) => !Number.isFinite(v))) return `; first non-finite parameter: ${name}`;
+  }
+  return '; every parameter is still finite (the loss itself overflowed)';
+}

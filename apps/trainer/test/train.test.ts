@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseTrainArgs, train, unigramCrossEntropy } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'octet-train-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('octet-train', () => {
+  it('trains a tiny model on Brown, validates, checkpoints and samples', async () => {
+    const summary = await train({
+      ...parseTrainArgs({
+        preset: 'tiny',
+        steps: '8',
+        batch: '4',
+        'eval-every': '4',
+        'eval-windows': '8',
+        'sample-tokens': '10',
+        warmup: '2',
+      }),
+      outDir: join(dir, 'run'),
+    });
+    expect(summary.steps).toBe(8);
+    expect(summary.val_losses.map((v) => v.step)).toEqual([4, 8]);
+    expect(summary.losses).toHaveLength(8);
+    expect(summary.losses.every(Number.isFinite)).toBe(true);
+    expect(summary.final_val_loss).toBeLessThan(Math.log(256));
+    expect(summary.sample.startsWith('The ')).toBe(true);
+    expect(existsSync(join(dir, 'run', 'model.safetensors'))).toBe(true);
+  });
+
+  it('rejects bad flags, naming the flag and what is allowed', () => {
+    expect(() => parseTrainArgs({ recipe: 'fp4' })).toThrow(/--recipe: got "fp4"; allowed: f32, bf16, unitScaling, delayed, current/);
+    expect(() => parseTrainArgs({ preset: 'xl' })).toThrow(/--preset: got "xl"/);
+    expect(() => parseTrainArgs({ backend: 'tpu' })).toThrow(/--backend: got "tpu"/);
+    expect(() => parseTrainArgs({ steps: '0' })).toThrow(/--steps: got "0"; allowed: an integer ≥ 1/);
+    expect(() => parseTrainArgs({ lr: '-1' })).toThrow(/--lr/);
+  });
+
+  it('measures the unigram baseline as cross-entropy under train frequencies', () => {
+    // Two equally likely symbols: ln 2 nats (up to add-one smoothing over the 4-symbol vocabulary).
+    const value = unigramCrossEntropy([0, 1, 0, 1, 0, 1, 0, 1], [0, 1], 4);
+    expect(value).toBeCloseTo(-Math.log(5 / 12), 10);
+  });
+
+  it('runs as a CLI and ends with one JSON summary line on stdout', async () => {
+    const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      cli,
+      '--preset',
+      'tiny',
+      '--steps',
+      '3',
+      '--batch',
+      '2',
+      '--eval-every',
+      '3',
+      '--eval-windows',
+      '2',
+      '--sample-tokens',
+      '0',
+      '--out',
+      join(dir, 'cli'),
+    ]);
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(summary).toMatchObject({ recipe: 'unitScaling', backend: 'cpu', steps: 3, preset: 'tiny' });
+    expect(Object.keys(summary)).toEqual(expect.arrayContaining(['final_val_loss', 'tokens_per_s', 'params', 'checkpoint']));
+  });
+});

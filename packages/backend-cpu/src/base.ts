@@ -1,0 +1,57 @@
+/**
+ * The CPU backend's storage: each tensor's values live in a host TypedArray. Kernels read inputs
+ * with `values(info)` and wrap results with `output(...)`.
+ */
+
+import { type AnyTypedArray, type Backend, type DataId, type DType, type KernelConfig, kernelTable, type TensorInfo } from '@octet/core';
+import { GemmPool } from './gemm-pool.js';
+
+/** The storage handle: the values themselves, behind an object the engine treats as opaque. */
+export class CpuData {
+  constructor(readonly values: AnyTypedArray) {}
+}
+
+export function values<T extends AnyTypedArray = Float32Array>(info: TensorInfo): T {
+  return (info.dataId as CpuData).values as T;
+}
+
+export function output(values: AnyTypedArray, shape: readonly number[], dtype: DType = 'float32'): TensorInfo {
+  return { dataId: new CpuData(values), shape, dtype };
+}
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  readonly kernels;
+  /** Spreads large GEMMs over the cores; null when single-threaded. */
+  readonly gemmPool: GemmPool | null;
+
+  constructor(configs: readonly KernelConfig[], { threads = 1 }: { threads?: number } = {}) {
+    this.kernels = kernelTable(configs);
+    this.gemmPool = GemmPool.create(threads);
+  }
+
+  /** Threads that run GEMMs (1: the calling thread only). */
+  get threads(): number {
+    return this.gemmPool?.threadCount ?? 1;
+  }
+
+  write(data: AnyTypedArray, shape: readonly number[], dtype: DType): TensorInfo {
+    return output(data.slice(), shape, dtype);
+  }
+
+  async read(info: TensorInfo): Promise<AnyTypedArray> {
+    return this.readSync(info);
+  }
+
+  readSync(info: TensorInfo): AnyTypedArray {
+    return values<AnyTypedArray>(info).slice();
+  }
+
+  disposeData(_dataId: DataId): void {
+    // Host arrays are reclaimed by the garbage collector once no tensor refers to them.
+  }
+
+  memoryBytes(): number {
+    return 0; // host arrays are owned by the garbage collector; the engine counts live tensor bytes
+  }
+}

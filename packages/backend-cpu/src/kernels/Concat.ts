@@ -1,0 +1,24 @@
+import type { ConcatAttrs, ConcatInputs, KernelConfig } from '@octet/core';
+import { output, values } from '../base.js';
+
+export const concatConfig: KernelConfig = {
+  kernelName: 'Concat',
+  kernelFunc: ({ inputs: { xs }, attrs: { axis } }: { inputs: ConcatInputs; attrs: ConcatAttrs }) => {
+    const first = xs[0]!;
+    const shape = [...first.shape];
+    shape[axis] = xs.reduce((p, t) => p + t.shape[axis]!, 0);
+    const outer = first.shape.slice(0, axis).reduce((p, d) => p * d, 1);
+    const innerOf = (dims: readonly number[]) => dims.slice(axis).reduce((p, d) => p * d, 1);
+    const outInner = innerOf(shape);
+    const firstValues = values<Float32Array | Int32Array | Uint8Array>(first);
+    const out = new (firstValues.constructor as new (n: number) => typeof firstValues)(outer * outInner);
+    let column = 0;
+    for (const t of xs) {
+      const tv = values<Float32Array | Int32Array | Uint8Array>(t);
+      const inner = innerOf(t.shape);
+      for (let o = 0; o < outer; o++) out.set(tv.subarray(o * inner, (o + 1) * inner), o * outInner + column);
+      column += inner;
+    }
+    return output(out, shape, first.dtype);
+  },
+};

@@ -1,0 +1,8 @@
+export { type AttentionOptions, CausalSelfAttention } from './attention.js';
+export { Block, type BlockOptions } from './block.js';
+export { Embedding } from './embedding.js';
+export { Linear, type LinearOptions } from './linear.js';
+export { Mlp, type MlpOptions } from './mlp.js';
+export { Module } from './module.js';
+export { LayerNorm, RMSNorm } from './norm.js';
+export { FP8_MAX, Fp8TensorScaling } from './scaling-state.js';

@@ -1,0 +1,106 @@
+/**
+ * Linear layer, y = alpha · x Wᵀ, with W (out, in). Under an FP8 recipe the whole layer is one
+ * autograd op: it quantizes x and W, runs fprop as a scaled matmul, saves the FP8 x (not the f32
+ * one) for backward, and runs dgrad and wgrad as scaled matmuls on the FP8 output gradient.
+ */
+import { ENGINE } from '../engine.js';
+import { check } from '../errors.js';
+import * as op from '../ops/ops.js';
+import type { Recipe } from '../recipes/recipes.js';
+import type { Tensor, Variable } from '../tensor.js';
+import { Module } from './module.js';
+import { Fp8TensorScaling } from './scaling-state.js';
+
+export interface LinearOptions {
+  recipe: Recipe;
+  /** Standard deviation of the N(0, std²) init. */
+  initStd: number;
+  seed: number;
+  /** Static output multiplier (μnit Scaling: fan_in^-½); 1 for standard models. */
+  alpha?: number;
+  /** Keep this layer out of FP8 (embedding-adjacent layers such as the LM head). */
+  highPrecision?: boolean;
+}
+
+export class Linear extends Module {
+  readonly weight: Variable;
+  readonly alpha: number;
+  readonly recipe: Recipe;
+  readonly highPrecision: boolean;
+  /** Per-GEMM-operand FP8 scaling state: input, weight, output gradient. */
+  readonly scaling: { input: Fp8TensorScaling; weight: Fp8TensorScaling; gradient: Fp8TensorScaling } | null;
+  /** When false, delayed scaling does not record amaxes (evaluation). */
+  training = true;
+
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: LinearOptions,
+  ) {
+    super();
+    this.recipe = options.recipe;
+    this.alpha = options.alpha ?? 1;
+    this.highPrecision = options.highPrecision ?? false;
+    this.weight = this.addVariable('weight', op.randomNormal([outFeatures, inFeatures], { std: options.initStd, seed: options.seed }));
+    const fp8 = this.recipe.precision === 'fp8' && !this.highPrecision;
+    this.scaling = fp8
+      ? {
+          input: this.addModule('input_scaling', new Fp8TensorScaling(this.recipe, 'input')),
+          weight: this.addModule('weight_scaling', new Fp8TensorScaling(this.recipe, 'weight')),
+          gradient: this.addModule('gradient_scaling', new Fp8TensorScaling(this.recipe, 'gradient')),
+        }
+      : null;
+  }
+
+  /** x (..., in) → (..., out). */
+  apply(x: Tensor): Tensor {
+    check(x.shape[x.rank - 1] === this.inFeatures, 'Linear input', `[${x.shape.join(', ')}]`, `last dimension ${this.inFeatures}`);
+    const rows = x.size / this.inFeatures;
+    const x2d = op.reshape(x, [rows, this.inFeatures]);
+    let y: Tensor;
+    if (this.scaling) y = this.fp8Linear(x2d, this.scaling);
+    else if (this.recipe.precision === 'bf16' && !this.highPrecision) y = this.bf16Linear(x2d);
+    else y = op.mulScalar(op.matMul(x2d, this.weight, false, true), this.alpha);
+    return op.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+  }
+
+  private fp8Linear(x: Tensor, scaling: NonNullable<Linear['scaling']>): Tensor {
+    const w = this.weight;
+    const { forwardFormat: fwd, gradientFormat: grad, highPrecisionWgrad } = this.recipe;
+    const alpha = this.alpha;
+    const record = this.training;
+    return ENGINE.customOp([x, w], () => {
+      const xScale = scaling.input.scaleFor(x, record);
+      const wScale = scaling.weight.scaleFor(w, record);
+      const xq = op.quantizeTensor(x, xScale, fwd); // (M, K) e4m3
+      const wq = op.quantizeTensor(w, wScale, fwd); // (N, K) e4m3
+      const output = op.scaledMatMul(xq, wq, xScale, wScale, { aFormat: fwd, bFormat: fwd, transposeB: true, alpha }); // (M, N) f32
+      const backward = (dy: Tensor): Tensor[] => {
+        const dyScale = scaling.gradient.scaleFor(dy, record);
+        const dyq = op.quantizeTensor(dy, dyScale, grad); // (M, N) e5m2
+        const dx = op.scaledMatMul(dyq, wq, dyScale, wScale, { aFormat: grad, bFormat: fwd, alpha }); // (M, K)
+        const dw = highPrecisionWgrad
+          ? op.mulScalar(op.matMul(dy, op.dequantizeTensor(xq, xScale, fwd), true, false), alpha)
+          : op.scaledMatMul(dyq, xq, dyScale, xScale, { aFormat: grad, bFormat: fwd, transposeA: true, alpha }); // (N, K)
+        return [dx, dw];
+      };
+      return { output, backward };
+    });
+  }
+
+  private bf16Linear(x: Tensor): Tensor {
+    const w = this.weight;
+    const alpha = this.alpha;
+    const round = (t: Tensor) => op.roundTo(t, 'bf16');
+    return ENGINE.customOp([x, w], () => {
+      const xb = round(x);
+      const wb = round(w);
+      const output = round(op.mulScalar(op.matMul(xb, wb, false, true), alpha));
+      const backward = (dy: Tensor): Tensor[] => {
+        const dyb = round(dy);
+        return [round(op.mulScalar(op.matMul(dyb, wb), alpha)), round(op.mulScalar(op.matMul(dyb, xb, true, false), alpha))];
+      };
+      return { output, backward };
+    });
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * A Tensor is a shape, a dtype and a handle into its backend's storage. Tensors are immutable;
+ * a Variable is a named tensor whose value can be replaced (parameters, optimizer states).
+ */
+import type { AnyTypedArray, DataId, DType, TensorInfo } from './backend.js';
+import { sizeOf } from './backend.js';
+import { ENGINE } from './engine.js';
+
+let nextTensorId = 0;
+
+export class Tensor implements TensorInfo {
+  readonly id = nextTensorId++;
+  readonly size: number;
+  constructor(
+    public dataId: DataId,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+  ) {
+    this.size = sizeOf(shape);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return ENGINE.isDisposed(this);
+  }
+
+  /** Reads the values back to the host (async: a GPU backend waits for its queue). */
+  data(): Promise<AnyTypedArray> {
+    return ENGINE.read(this);
+  }
+
+  /** Synchronous read; only backends whose storage is host memory support it. */
+  dataSync(): AnyTypedArray {
+    return ENGINE.readSync(this);
+  }
+
+  /** Releases this tensor's storage (shared storage is freed when its last tensor goes). */
+  dispose(): void {
+    ENGINE.disposeTensor(this);
+  }
+
+  toString(): string {
+    return `Tensor(${this.dtype}, [${this.shape.join(', ')}])`;
+  }
+}
+
+/** A named, replaceable tensor: model parameters and optimizer states. */
+export class Variable extends Tensor {
+  constructor(
+    /** Unique name; a Module renames its variables to their dotted paths (see `Module.nameVariables`). */
+    public name: string,
+    initial: Tensor,
+    readonly trainable = true,
+  ) {
+    super(initial.dataId, initial.shape, initial.dtype);
+    ENGINE.adoptVariable(this, initial);
+  }
+
+  /** Replaces the value (same shape and dtype); the old storage is released. */
+  assign(value: Tensor): void {
+    ENGINE.assignVariable(this, value);
+  }
+}

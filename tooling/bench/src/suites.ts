@@ -1,0 +1,5 @@
+// The suites `pnpm bench` runs, in order. Each prints its own table.
+export const suites: Record<string, () => Promise<void>> = {
+  'train-cpu': () => import('./train-cpu.js').then((m) => m.run()),
+  'fp8-codec': () => import('./fp8-codec.js').then((m) => m.run()),
+};
