@@ -10,6 +10,7 @@ import { GPT_PRESETS } from '@octet/models';
 import { defineCommand, runMain } from 'citty';
 import { SingleBar } from 'cli-progress';
 import { DEFAULTS, parseTrainArgs } from './options.js';
+import { compare, compareTable } from './compare.js';
 import { BACKENDS, train } from './train.js';
 
 const main = defineCommand({
@@ -24,6 +25,7 @@ const main = defineCommand({
     lr: { type: 'string', description: 'peak learning rate (default: per recipe)' },
     warmup: { type: 'string', description: 'warmup steps', default: String(DEFAULTS.warmup) },
     seed: { type: 'string', description: 'random seed (init, data order, sampling)', default: String(DEFAULTS.seed) },
+    threads: { type: 'string', description: 'CPU backend threads for matmuls (default: one per core)' },
     out: { type: 'string', description: 'checkpoint directory', default: DEFAULTS.outDir },
     'eval-every': { type: 'string', description: 'validate every N steps', default: String(DEFAULTS.evalEvery) },
     'eval-windows': { type: 'string', description: 'validation windows per evaluation', default: String(DEFAULTS.evalWindows) },
@@ -56,4 +58,27 @@ const main = defineCommand({
   },
 });
 
-runMain(main);
+const compareCommand = defineCommand({
+  meta: { name: 'compare', description: 'Train the same model, data and budget under several recipes; print a table.' },
+  args: {
+    recipes: { type: 'string', description: 'comma-separated recipes', default: RECIPE_NAMES.join(',') },
+    out: { type: 'string', description: 'directory for the runs', default: 'runs/compare' },
+    parallel: { type: 'string', description: 'runs at once (default: one per core)' },
+  },
+  async run({ args, rawArgs }) {
+    // Every other flag (--steps, --preset, --lr...) goes to each run unchanged.
+    const own = new Set(['--recipes', '--out', '--parallel']);
+    const flags: string[] = [];
+    for (let i = 0; i < rawArgs.length; i++) {
+      if (own.has(rawArgs[i]!)) i++;
+      else flags.push(rawArgs[i]!);
+    }
+    const parallel = args.parallel ? Number(args.parallel) : undefined;
+    const rows = await compare({ recipes: String(args.recipes).split(','), flags, outDir: resolve(String(args.out)), parallel });
+    process.stdout.write(`${compareTable(rows)}\n`);
+  },
+});
+
+// `octet-train compare ...` compares recipes; anything else is one training run.
+if (process.argv[2] === 'compare') runMain(compareCommand, { rawArgs: process.argv.slice(3) });
+else runMain(main);

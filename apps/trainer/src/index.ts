@@ -3,6 +3,7 @@ export {
   BACKENDS,
   defaultLearningRate,
   evaluate,
+  firstNonFinite,
   generate,
   type StepInfo,
   type TrainOptions,
@@ -10,3 +11,4 @@ export {
   train,
   unigramCrossEntropy,
 } from './train.js';
+export { compare, compareTable, type CompareOptions, type CompareRow } from './compare.js';

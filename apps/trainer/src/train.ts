@@ -3,8 +3,8 @@
  * periodic validation, a checkpoint at the end, a short sample, and a summary.
  */
 
-import { createCpuBackend } from '@octet/backend-cpu';
-import { getBackend, op, registerBackend, setBackend, type Tensor, tidy, valueAndGrads } from '@octet/core';
+import { type CpuBackend, createCpuBackend } from '@octet/backend-cpu';
+import { dispose, getBackend, keep, op, setBackend, type Tensor, tidy, valueAndGrads } from '@octet/core';
 import {
   ByteTokenizer,
   Gpt,
@@ -22,6 +22,8 @@ export const BACKENDS = ['cpu'] as const;
 
 export interface TrainOptions {
   preset: string;
+  /** CPU backend: threads for large matmuls (default: one per core). */
+  threads?: number;
   recipe: string;
   backend: string;
   steps: number;
@@ -61,6 +63,8 @@ export interface TrainSummary {
   params: number;
   steps: number;
   tokens: number;
+  /** Peak learning rate used. */
+  lr: number;
   checkpoint: string;
   sample: string;
   losses: number[];
@@ -72,10 +76,8 @@ export function defaultLearningRate(recipe: string): number {
   return recipe === 'unitScaling' ? 0.5 : 3e-3;
 }
 
-registerBackend('cpu', createCpuBackend, 1);
-
 export async function train(options: TrainOptions): Promise<TrainSummary> {
-  setBackend(await getBackend(options.backend));
+  setBackend(await backendFor(options));
   const tokenizer = new ByteTokenizer();
   const corpus = loadBrown();
   const trainIds = packTokenIds(tokenizer.encode(corpus.train), tokenizer.vocabSize);
@@ -99,37 +101,39 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   const valLosses: { step: number; loss: number }[] = [];
   const tokensPerStep = options.batch * config.contextLength;
   const start = performance.now();
+  const save = () =>
+    saveGptCheckpoint(options.outDir, model, { tokenizer: tokenizer.toJSON(), optimizer, data: data.state(), json: { step: optimizer.step } });
   for (let step = 0; step < options.steps; step++) {
     optimizer.lr = schedule(step);
     const batch = data.nextBatch();
-    const lossTensor = tidy(() => {
-      const { value, grads } = valueAndGrads(() => model.loss(...batchTensors(batch)), optimizer.params());
-      const clipped = clipByGlobalNorm(grads, 1.0);
-      optimizer.applyGradients(clipped.grads);
-      return value;
+    const { value, grads } = tidy(() => {
+      const result = valueAndGrads(() => model.loss(...batchTensors(batch)), optimizer.params());
+      return { value: result.value, grads: clipByGlobalNorm(result.grads, 1.0).grads };
     });
-    const loss = ((await lossTensor.data()) as Float32Array)[0]!;
-    lossTensor.dispose();
+    const loss = ((await value.data()) as Float32Array)[0]!;
+    value.dispose();
     if (!Number.isFinite(loss)) {
-      throw new Error(`training diverged at step ${step + 1}: loss is ${loss}${await firstNonFiniteParameter(model)}`);
+      // Stop before applying this update: the parameters and the last checkpoint stay good.
+      dispose(grads);
+      throw new Error(
+        `training stopped at step ${step + 1}: the loss is ${loss}; ${await firstNonFinite(model, batch)}. ` +
+          `The last good checkpoint is in ${options.outDir} (written every ${options.evalEvery} steps).`,
+      );
     }
+    tidy(() => optimizer.applyGradients(grads));
+    dispose(grads);
     losses.push(loss);
     const elapsedSeconds = (performance.now() - start) / 1000;
-    options.onStep?.({
-      step: step + 1,
-      steps: options.steps,
-      loss,
-      tokensPerSecond: ((step + 1) * tokensPerStep) / elapsedSeconds,
-      elapsedSeconds,
-    });
+    options.onStep?.({ step: step + 1, steps: options.steps, loss, tokensPerSecond: ((step + 1) * tokensPerStep) / elapsedSeconds, elapsedSeconds });
     if ((step + 1) % options.evalEvery === 0 || step + 1 === options.steps) {
       const valLoss = await evaluate(model, valSubset);
       valLosses.push({ step: step + 1, loss: valLoss });
       options.onEval?.({ step: step + 1, valLoss });
+      if (step + 1 < options.steps) await save();
     }
   }
   const trainSeconds = (performance.now() - start) / 1000;
-  const checkpoint = await saveGptCheckpoint(options.outDir, model, { tokenizer: tokenizer.toJSON(), optimizer, data: data.state() });
+  const checkpoint = await save();
   const sample = options.sampleTokens > 0 ? await generate(model, tokenizer, 'The ', options.sampleTokens, options.seed) : '';
   return {
     final_val_loss: valLosses.at(-1)?.loss ?? Number.NaN,
@@ -141,11 +145,25 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     params: model.numParameters(),
     steps: options.steps,
     tokens: options.steps * tokensPerStep,
+    lr,
     checkpoint,
     sample,
     losses,
     val_losses: valLosses,
   };
+}
+
+const cpuBackends = new Map<number | undefined, CpuBackend>();
+
+/** The backend named in the options (CPU backends are shared per thread count: their workers live on). */
+async function backendFor(options: TrainOptions) {
+  if (options.backend !== 'cpu') return getBackend(options.backend);
+  let backend = cpuBackends.get(options.threads);
+  if (!backend) {
+    backend = createCpuBackend(options.threads ? { threads: options.threads } : {});
+    cpuBackends.set(options.threads, backend);
+  }
+  return backend;
 }
 
 function batchTensors(batch: TokenBatch): [Tensor, Tensor] {
@@ -221,11 +239,21 @@ function sampleIndex(logits: Float32Array, temperature: number, uniform: number)
   return weights.length - 1;
 }
 
-/** Names the first parameter holding a non-finite value, for the divergence message. */
-async function firstNonFiniteParameter(model: Gpt): Promise<string> {
+/** Where non-finite values start: the first parameter holding one, else the first layer whose output does. */
+export async function firstNonFinite(model: Gpt, batch: TokenBatch): Promise<string> {
+  const finite = async (t: Tensor) => ((await t.data()) as Float32Array).every(Number.isFinite);
   for (const [name, param] of model.namedParameters()) {
-    const values = (await param.data()) as Float32Array;
-    if (values.some((v) => !Number.isFinite(v))) return `; first non-finite parameter: ${name}`;
+    if (!(await finite(param))) return `first non-finite parameter: ${name}`;
   }
-  return '; every parameter is still finite (the loss itself overflowed)';
+  const activations: [string, Tensor][] = [];
+  tidy(() => model.forward(batchTensors(batch)[0], (name, t) => activations.push([name, keep(t)])));
+  let found = 'every activation is finite (the loss itself overflowed)';
+  for (const [name, t] of activations) {
+    if (!(await finite(t))) {
+      found = `non-finite values first appear in the output of ${name}`;
+      break;
+    }
+  }
+  dispose(activations.map(([, t]) => t));
+  return found;
 }

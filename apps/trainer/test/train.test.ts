@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseTrainArgs, train, unigramCrossEntropy } from '../src/index.js';
+import { firstNonFinite, parseTrainArgs, train, unigramCrossEntropy } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'octet-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,5 +68,23 @@ describe('octet-train', () => {
     const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(summary).toMatchObject({ recipe: 'unitScaling', backend: 'cpu', steps: 3, preset: 'tiny' });
     expect(Object.keys(summary)).toEqual(expect.arrayContaining(['final_val_loss', 'tokens_per_s', 'params', 'checkpoint']));
+  });
+});
+
+describe('divergence diagnosis', () => {
+  it('names the first non-finite parameter, else the first layer whose output is non-finite', async () => {
+    const { createCpuBackend } = await import('@octet/backend-cpu');
+    const { op, setBackend, tidy } = await import('@octet/core');
+    const { Gpt, gptConfig } = await import('@octet/models');
+    setBackend(createCpuBackend({ threads: 1 }));
+    const model = new Gpt(gptConfig('tiny', { recipe: 'f32' }));
+    const batch = { inputs: new Int32Array(8).fill(65), targets: new Int32Array(8).fill(66), batchSize: 1, contextLength: 8 };
+    expect(await firstNonFinite(model, batch)).toBe('every activation is finite (the loss itself overflowed)');
+    // Huge but finite weights: the logits overflow to ±inf.
+    tidy(() => model.head.weight.assign(op.fill(model.head.weight.shape, 3e38)));
+    expect(await firstNonFinite(model, batch)).toBe('non-finite values first appear in the output of logits');
+    const q = model.blocks[1]!.attention.q.weight;
+    tidy(() => q.assign(op.fill(q.shape, Number.NaN)));
+    expect(await firstNonFinite(model, batch)).toBe('first non-finite parameter: blocks.1.attn.q.weight');
   });
 });

@@ -4,7 +4,7 @@
  * Atomics counter between calls, so a call costs no thread start-up and no message round trip.
  * Node only (worker_threads); elsewhere the backend stays single-threaded.
  */
-import { gemmABt } from './kernels/MatMul_impl.js';
+import { gemmABt, type ParallelGemm } from './kernels/MatMul_impl.js';
 
 type WorkerThreads = typeof import('node:worker_threads');
 
@@ -70,7 +70,7 @@ for (;;) {
 }
 `;
 
-export class GemmPool {
+export class GemmPool implements ParallelGemm {
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   private data = new Float32Array(new SharedArrayBuffer(1 << 20));
   private readonly ports: import('node:worker_threads').MessagePort[] = [];

@@ -1,4 +1,4 @@
-import { checkGradients, op, Random, setBackend, type Tensor } from '@octet/core';
+import { CausalSelfAttention, checkGradients, LayerNorm, Mlp, op, Random, RMSNorm, recipes, setBackend, type Tensor } from '@octet/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../src/index.js';
 
@@ -57,6 +57,29 @@ describe('gradients match central differences', () => {
       expect(result.maxError, JSON.stringify(result.worst)).toBeLessThan(TOLERANCE);
     });
   }
+
+  it('RMSNorm and LayerNorm (composed from ops)', () => {
+    const rms = new RMSNorm(6);
+    const layer = new LayerNorm(6);
+    for (const norm of [rms, layer]) {
+      const result = checkGradients((x) => norm.apply(x!), [randomInput([3, 6], 49)]);
+      expect(result.maxError, JSON.stringify(result.worst)).toBeLessThan(TOLERANCE);
+    }
+  });
+
+  it('SwiGLU and GELU MLPs under f32', () => {
+    for (const activation of ['swiglu', 'gelu'] as const) {
+      const mlp = new Mlp({ dim: 4, hidden: 8, activation, recipe: recipes.f32(), seed: 3, initStd: 0.5, outInitStd: 0.5, upAlpha: 1, downAlpha: 1 });
+      const result = checkGradients((x) => mlp.apply(x!), [randomInput([2, 3, 4], 50)]);
+      expect(result.maxError, `${activation}: ${JSON.stringify(result.worst)}`).toBeLessThan(TOLERANCE);
+    }
+  });
+
+  it('causal self-attention with RoPE under f32', () => {
+    const attention = new CausalSelfAttention({ dim: 8, heads: 2, recipe: recipes.f32(), seed: 5, initStd: 0.5, outInitStd: 0.5, linearAlpha: 1, scoreScale: 0.5, ropeBase: 10000 });
+    const result = checkGradients((x) => attention.apply(x!), [randomInput([2, 5, 8], 51)]);
+    expect(result.maxError, JSON.stringify(result.worst)).toBeLessThan(TOLERANCE);
+  });
 
   it('gather (embedding)', () => {
     const ids = op.tensor(new Int32Array([0, 2, 2, 1]), [2, 2]);

@@ -103,8 +103,11 @@ export class Gpt extends Module {
     this.nameVariables();
   }
 
-  /** ids (B, T) int32 → logits (B, T, vocab) f32. */
-  forward(ids: Tensor): Tensor {
+  /**
+   * ids (B, T) int32 → logits (B, T, vocab) f32. `onActivation` sees each stage's output
+   * (`embedding`, `blocks.N`, `final_norm`, `logits`), e.g. to find where non-finite values start.
+   */
+  forward(ids: Tensor, onActivation?: (name: string, activation: Tensor) => void): Tensor {
     check(
       ids.rank === 2 && ids.shape[1]! <= this.config.contextLength,
       'Gpt input ids',
@@ -112,8 +115,16 @@ export class Gpt extends Module {
       `(batch, T) with T ≤ ${this.config.contextLength}`,
     );
     let h = this.embedding.apply(ids); // (B, T, C)
-    for (const block of this.blocks) h = block.apply(h);
-    return this.head.apply(this.finalNorm.apply(h)); // (B, T, V)
+    onActivation?.('embedding', h);
+    this.blocks.forEach((block, l) => {
+      h = block.apply(h);
+      onActivation?.(`blocks.${l}`, h);
+    });
+    const normed = this.finalNorm.apply(h);
+    onActivation?.('final_norm', normed);
+    const logits = this.head.apply(normed); // (B, T, V)
+    onActivation?.('logits', logits);
+    return logits;
   }
 
   /** Mean next-token cross-entropy of (B, T) inputs against (B, T) targets. */

@@ -5,4 +5,4 @@ export { Linear, type LinearOptions } from './linear.js';
 export { Mlp, type MlpOptions } from './mlp.js';
 export { Module } from './module.js';
 export { LayerNorm, RMSNorm } from './norm.js';
-export { FP8_MAX, Fp8TensorScaling } from './scaling-state.js';
+export { Fp8TensorScaling } from './scaling-state.js';

@@ -5,13 +5,11 @@
  */
 
 import { keep } from '../engine.js';
-import type { Fp8Format } from '../numerics.js';
+import { FP8_FORMATS, type Fp8Format } from '../numerics.js';
 import * as op from '../ops/ops.js';
 import type { Recipe } from '../recipes/recipes.js';
 import type { Tensor, Variable } from '../tensor.js';
 import { Module } from './module.js';
-
-export const FP8_MAX: Record<Fp8Format, number> = { e4m3fn: 448, e5m2: 57344, e4m3fnuz: 240, e5m2fnuz: 57344 };
 
 export class Fp8TensorScaling extends Module {
   private readonly history: Variable | null;
@@ -35,7 +33,7 @@ export class Fp8TensorScaling extends Module {
    */
   scaleFor(x: Tensor, record: boolean): Tensor {
     const { scaling, margin, amaxComputeAlgo, powerOfTwoScales, amaxHistoryLength } = this.recipe;
-    const attrs = { fp8Max: FP8_MAX[this.format], margin, powerOfTwo: powerOfTwoScales };
+    const attrs = { fp8Max: FP8_FORMATS[this.format].max, margin, powerOfTwo: powerOfTwoScales };
     if (scaling === 'static') return this.staticScale(x);
     if (scaling === 'current') return op.scaleFromAmax(op.reshape(op.amax(x), [1]), { ...attrs, reduce: 'most_recent' });
     const history = this.history!;
