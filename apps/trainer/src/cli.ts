@@ -7,10 +7,11 @@
 import { resolve } from 'node:path';
 import { RECIPE_NAMES } from '@octet/core';
 import { GPT_PRESETS } from '@octet/models';
+import { OPTIMIZER_NAMES } from '@octet/optim';
 import { defineCommand, runMain } from 'citty';
 import { SingleBar } from 'cli-progress';
-import { DEFAULTS, parseTrainArgs } from './options.js';
 import { compare, compareTable } from './compare.js';
+import { DEFAULTS, parseTrainArgs } from './options.js';
 import { BACKENDS, train } from './train.js';
 
 const main = defineCommand({
@@ -19,6 +20,7 @@ const main = defineCommand({
     recipe: { type: 'string', description: `numerics: ${RECIPE_NAMES.join(' | ')}`, default: DEFAULTS.recipe },
     preset: { type: 'string', description: `model size: ${Object.keys(GPT_PRESETS).join(' | ')}`, default: DEFAULTS.preset },
     backend: { type: 'string', description: `kernels: ${BACKENDS.join(' | ')}`, default: DEFAULTS.backend },
+    optimizer: { type: 'string', description: `optimizer: ${OPTIMIZER_NAMES.join(' | ')}`, default: DEFAULTS.optimizer },
     steps: { type: 'string', description: 'optimizer steps', default: String(DEFAULTS.steps) },
     batch: { type: 'string', description: 'sequences per step', default: String(DEFAULTS.batch) },
     context: { type: 'string', description: "tokens per sequence (default: the preset's)" },

@@ -1,3 +1,4 @@
+export { type CompareOptions, type CompareRow, compare, compareTable } from './compare.js';
 export { DEFAULTS, parseTrainArgs } from './options.js';
 export {
   BACKENDS,
@@ -11,4 +12,3 @@ export {
   train,
   unigramCrossEntropy,
 } from './train.js';
-export { compare, compareTable, type CompareOptions, type CompareRow } from './compare.js';

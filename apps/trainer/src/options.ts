@@ -1,12 +1,14 @@
 /** The trainer's defaults and flag parsing: every bad value gets an error naming the flag and what is allowed. */
 import { check, RECIPE_NAMES } from '@octet/core';
 import { GPT_PRESETS } from '@octet/models';
+import { OPTIMIZER_NAMES } from '@octet/optim';
 import { BACKENDS, type TrainOptions } from './train.js';
 
 export const DEFAULTS = {
   recipe: 'unitScaling',
   preset: 'small',
   backend: 'cpu',
+  optimizer: 'adamw',
   steps: 200,
   batch: 8,
   warmup: 20,
@@ -34,6 +36,8 @@ export function parseTrainArgs(args: Args): Omit<TrainOptions, 'onStep' | 'onEva
   check(preset in GPT_PRESETS, '--preset', preset, Object.keys(GPT_PRESETS).join(', '));
   const backend = String(args.backend ?? DEFAULTS.backend);
   check((BACKENDS as readonly string[]).includes(backend), '--backend', backend, BACKENDS.join(', '));
+  const optimizer = String(args.optimizer ?? DEFAULTS.optimizer);
+  check((OPTIMIZER_NAMES as readonly string[]).includes(optimizer), '--optimizer', optimizer, OPTIMIZER_NAMES.join(', '));
   let lr: number | undefined;
   if (args.lr !== undefined && args.lr !== '') {
     lr = Number(args.lr);
@@ -43,6 +47,7 @@ export function parseTrainArgs(args: Args): Omit<TrainOptions, 'onStep' | 'onEva
     recipe,
     preset,
     backend,
+    optimizer,
     steps: integer(args, 'steps', DEFAULTS.steps, 1)!,
     batch: integer(args, 'batch', DEFAULTS.batch, 1)!,
     context: integer(args, 'context', undefined, 2),

@@ -4,19 +4,20 @@
  */
 
 import { type CpuBackend, createCpuBackend } from '@octet/backend-cpu';
-import { dispose, getBackend, keep, op, setBackend, type Tensor, tidy, valueAndGrads } from '@octet/core';
+import { dispose, getBackend, keep, op, Random, setBackend, type Tensor, tidy, valueAndGrads } from '@octet/core';
 import {
   ByteTokenizer,
   Gpt,
   gptConfig,
   loadBrown,
   packTokenIds,
+  sampleToken,
   saveGptCheckpoint,
   sequentialBatches,
   type TokenBatch,
   TokenDataset,
 } from '@octet/models';
-import { AdamW, clipByGlobalNorm, warmupCosine } from '@octet/optim';
+import { clipByGlobalNorm, createOptimizer, warmupCosine } from '@octet/optim';
 
 export const BACKENDS = ['cpu'] as const;
 
@@ -26,6 +27,8 @@ export interface TrainOptions {
   threads?: number;
   recipe: string;
   backend: string;
+  /** Optimizer name (see `OPTIMIZER_NAMES` in @octet/optim); default 'adamw'. */
+  optimizer?: string;
   steps: number;
   batch: number;
   /** Context length; defaults to the preset's. */
@@ -60,6 +63,9 @@ export interface TrainSummary {
   recipe: string;
   backend: string;
   preset: string;
+  optimizer: string;
+  /** Bytes of optimizer state per parameter (AdamW: 8). */
+  optimizer_state_bytes_per_param: number;
   params: number;
   steps: number;
   tokens: number;
@@ -91,7 +97,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   });
   const model = new Gpt(config);
   const lr = options.lr ?? defaultLearningRate(options.recipe);
-  const optimizer = new AdamW(model.parameterGroups(), { lr, betas: [0.9, 0.95], weightDecay: 0.1 });
+  const optimizerName = options.optimizer ?? 'adamw';
+  const optimizer = createOptimizer(optimizerName, model.parameterGroups(), { lr, betas: [0.9, 0.95], weightDecay: 0.1 });
   const schedule = warmupCosine({ peak: lr, warmupSteps: options.warmup, totalSteps: options.steps });
   const data = new TokenDataset(trainIds, { batchSize: options.batch, contextLength: config.contextLength, seed: options.seed });
   const valBatches = [...sequentialBatches(valIds, { batchSize: options.batch, contextLength: config.contextLength })];
@@ -102,7 +109,12 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   const tokensPerStep = options.batch * config.contextLength;
   const start = performance.now();
   const save = () =>
-    saveGptCheckpoint(options.outDir, model, { tokenizer: tokenizer.toJSON(), optimizer, data: data.state(), json: { step: optimizer.step } });
+    saveGptCheckpoint(options.outDir, model, {
+      tokenizer: tokenizer.toJSON(),
+      optimizer,
+      data: data.state(),
+      json: { step: optimizer.step },
+    });
   for (let step = 0; step < options.steps; step++) {
     optimizer.lr = schedule(step);
     const batch = data.nextBatch();
@@ -124,7 +136,13 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     dispose(grads);
     losses.push(loss);
     const elapsedSeconds = (performance.now() - start) / 1000;
-    options.onStep?.({ step: step + 1, steps: options.steps, loss, tokensPerSecond: ((step + 1) * tokensPerStep) / elapsedSeconds, elapsedSeconds });
+    options.onStep?.({
+      step: step + 1,
+      steps: options.steps,
+      loss,
+      tokensPerSecond: ((step + 1) * tokensPerStep) / elapsedSeconds,
+      elapsedSeconds,
+    });
     if ((step + 1) % options.evalEvery === 0 || step + 1 === options.steps) {
       const valLoss = await evaluate(model, valSubset);
       valLosses.push({ step: step + 1, loss: valLoss });
@@ -142,6 +160,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     recipe: options.recipe,
     backend: options.backend,
     preset: options.preset,
+    optimizer: optimizerName,
+    optimizer_state_bytes_per_param: optimizer.stateBytes() / model.numParameters(),
     params: model.numParameters(),
     steps: options.steps,
     tokens: options.steps * tokensPerStep,
@@ -211,7 +231,7 @@ export function unigramCrossEntropy(trainIds: ArrayLike<number>, valIds: ArrayLi
 export async function generate(model: Gpt, tokenizer: ByteTokenizer, prompt: string, count: number, seed: number): Promise<string> {
   model.setTraining(false);
   const ids = [...tokenizer.encode(prompt)];
-  let state = seed >>> 0;
+  const random = new Random(seed);
   for (let i = 0; i < count; i++) {
     const context = ids.slice(-model.config.contextLength);
     const logits = tidy(() => {
@@ -220,23 +240,10 @@ export async function generate(model: Gpt, tokenizer: ByteTokenizer, prompt: str
     });
     const values = (await logits.data()) as Float32Array;
     logits.dispose();
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    ids.push(sampleIndex(values, 0.8, state / 2 ** 32));
+    ids.push(sampleToken(values, { temperature: 0.8, topP: 1, topK: 0 }, random));
   }
   model.setTraining(true);
   return tokenizer.decode(ids);
-}
-
-function sampleIndex(logits: Float32Array, temperature: number, uniform: number): number {
-  let maxLogit = -Infinity;
-  for (const v of logits) maxLogit = Math.max(maxLogit, v);
-  const weights = Array.from(logits, (v) => Math.exp((v - maxLogit) / temperature));
-  let threshold = uniform * weights.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < weights.length; i++) {
-    threshold -= weights[i]!;
-    if (threshold <= 0) return i;
-  }
-  return weights.length - 1;
 }
 
 /** Where non-finite values start: the first parameter holding one, else the first layer whose output does. */

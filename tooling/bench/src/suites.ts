@@ -2,4 +2,6 @@
 export const suites: Record<string, () => Promise<void>> = {
   'train-cpu': () => import('./train-cpu.js').then((m) => m.run()),
   'fp8-codec': () => import('./fp8-codec.js').then((m) => m.run()),
+  optimizers: () => import('./optimizers.js').then((m) => m.run()),
+  serve: () => import('./serve.js').then((m) => m.run()),
 };

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/** octet-serve: an OpenAI-compatible HTTP server for an octet GPT checkpoint. */
+import { check } from '@octet/core';
+import { defineCommand, runMain } from 'citty';
+import { SERVER_BACKENDS, type ServerBackend } from './model.js';
+import { createServer } from './server.js';
+
+function integer(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  check(Number.isInteger(parsed) && parsed >= min, `--${name}`, value, `an integer ≥ ${min}`);
+  return parsed;
+}
+
+const main = defineCommand({
+  meta: { name: 'octet-serve', description: 'Serve an octet GPT checkpoint over an OpenAI-compatible HTTP API.' },
+  args: {
+    model: { type: 'string', description: 'checkpoint folder (model.safetensors, config.json, tokenizer.json)', required: true },
+    backend: { type: 'string', description: `inference backend: ${SERVER_BACKENDS.join(' | ')}`, default: 'cpu' },
+    port: { type: 'string', description: 'TCP port (0: any free port)', default: '8000' },
+    host: { type: 'string', description: 'address to listen on', default: '127.0.0.1' },
+    'model-id': { type: 'string', description: "the id clients pass as `model` (default: the folder's name)" },
+    threads: { type: 'string', description: 'CPU worker threads / ONNX Runtime intra-op threads (default: one per core)' },
+    'max-batch': { type: 'string', description: 'sequences decoded together per step', default: '32' },
+    'max-queue': { type: 'string', description: 'requests waiting for a slot before 429', default: '64' },
+    'body-limit': { type: 'string', description: 'largest request body in bytes before 413', default: String(1024 * 1024) },
+  },
+  async run({ args }) {
+    check((SERVER_BACKENDS as readonly string[]).includes(args.backend), '--backend', args.backend, SERVER_BACKENDS.join(' | '));
+    const { app, ready } = createServer({
+      modelDir: args.model,
+      backend: args.backend as ServerBackend,
+      modelId: args['model-id'],
+      threads: integer('threads', args.threads, 1),
+      maxBatch: integer('max-batch', args['max-batch'], 1),
+      maxQueue: integer('max-queue', args['max-queue'], 0),
+      bodyLimit: integer('body-limit', args['body-limit'], 1),
+      logger: true,
+    });
+    await app.listen({ port: integer('port', args.port, 0)!, host: args.host });
+    const model = await ready;
+    app.log.info(`serving ${model.id} (${model.config.layers} layers, dim ${model.config.dim}) on the ${model.backend} backend`);
+    const shutdown = () => void app.close().then(() => process.exit(0));
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  },
+});
+
+void runMain(main);

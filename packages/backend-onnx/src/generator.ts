@@ -1,0 +1,147 @@
+/**
+ * Incremental decoding of an exported GPT on onnxruntime-node's CPU provider: a prompt is
+ * prefilled once, then each step feeds one new token per sequence with the cached keys and
+ * values. Several sequences of different lengths decode together in one session run: their caches
+ * are left-padded to the longest and masked with attention_mask.
+ */
+import { check } from '@octet/core';
+import type { Gpt, GptConfig } from '@octet/models';
+import ort from 'onnxruntime-node';
+import { exportGptToOnnx, type GptServingWeights, loadGptServingWeights } from './export-gpt.js';
+
+/** One sequence's cached keys (after RoPE) and values: per layer a (H, length, D) f32 array. */
+export interface OnnxKvCache {
+  length: number;
+  keys: Float32Array[];
+  values: Float32Array[];
+}
+
+export interface OnnxGeneratorOptions {
+  /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice, one per core). */
+  threads?: number;
+}
+
+export class OnnxGptGenerator {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly config: GptConfig,
+    /** Size of the exported model in bytes. */
+    readonly modelBytes: number,
+  ) {}
+
+  /** Exports `source` (a checkpoint folder, a Gpt or its serving weights) and opens an ONNX Runtime session on it. */
+  static async create(source: string | Gpt | GptServingWeights, { threads }: OnnxGeneratorOptions = {}): Promise<OnnxGptGenerator> {
+    const weights = typeof source === 'string' ? await loadGptServingWeights(source) : source;
+    const bytes = await exportGptToOnnx(weights, { kvCache: true });
+    const config = weights.config;
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
+    });
+    return new OnnxGptGenerator(session, { ...config }, bytes.byteLength);
+  }
+
+  private get headDim(): number {
+    return this.config.dim / this.config.heads;
+  }
+
+  /** An empty cache for a new sequence. */
+  emptyCache(): OnnxKvCache {
+    return { length: 0, keys: [], values: [] };
+  }
+
+  /**
+   * Runs `tokens` through the model after what `cache` holds (a new sequence when omitted) and
+   * returns the logits of every new position (T, vocab) with the extended cache.
+   */
+  async prefill(tokens: readonly number[], cache: OnnxKvCache = this.emptyCache()): Promise<{ logits: Float32Array; cache: OnnxKvCache }> {
+    check(tokens.length > 0, 'prefill tokens', '[]', 'at least one token id');
+    const [result] = await this.run([{ tokens, cache }]);
+    return result!;
+  }
+
+  /** One decode step for several sequences: token i follows cache i. Returns each sequence's next-token logits (vocab) and new cache. */
+  async decode(steps: readonly { token: number; cache: OnnxKvCache }[]): Promise<{ logits: Float32Array; cache: OnnxKvCache }[]> {
+    return this.run(steps.map(({ token, cache }) => ({ tokens: [token], cache })));
+  }
+
+  /**
+   * The batched step under prefill and decode: every sequence brings the same number of new tokens;
+   * caches are left-padded to the longest, the padding masked out.
+   */
+  private async run(
+    items: readonly { tokens: readonly number[]; cache: OnnxKvCache }[],
+  ): Promise<{ logits: Float32Array; cache: OnnxKvCache }[]> {
+    const { layers, heads: H, contextLength, vocabSize: V } = this.config;
+    const D = this.headDim;
+    const B = items.length;
+    const T = items[0]!.tokens.length;
+    check(B > 0, 'decode batch', '[]', 'at least one sequence');
+    for (const [i, { tokens, cache }] of items.entries()) {
+      check(tokens.length === T, `batch item ${i} token count`, tokens.length, `${T} (the same for every sequence in a step)`);
+      check(cache.length + T <= contextLength, `batch item ${i} length`, cache.length + T, `at most the context length ${contextLength}`);
+      for (const id of tokens) check(Number.isInteger(id) && id >= 0 && id < V, `batch item ${i} token id`, id, `an integer in [0, ${V})`);
+    }
+    const P = Math.max(...items.map((item) => item.cache.length));
+    const ids = new BigInt64Array(B * T);
+    const positions = new BigInt64Array(B * T);
+    const mask = new BigInt64Array(B * (P + T));
+    items.forEach(({ tokens, cache }, b) => {
+      for (let t = 0; t < T; t++) {
+        ids[b * T + t] = BigInt(tokens[t]!);
+        positions[b * T + t] = BigInt(cache.length + t);
+      }
+      for (let j = P - cache.length; j < P + T; j++) mask[b * (P + T) + j] = 1n;
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [B, T]),
+      attention_mask: new ort.Tensor('int64', mask, [B, P + T]),
+      position_ids: new ort.Tensor('int64', positions, [B, T]),
+    };
+    for (let l = 0; l < layers; l++) {
+      for (const kind of ['key', 'value'] as const) {
+        const padded = new Float32Array(B * H * P * D);
+        items.forEach(({ cache }, b) => {
+          const own = kind === 'key' ? cache.keys[l] : cache.values[l];
+          if (!own) return;
+          const L = cache.length;
+          for (let h = 0; h < H; h++) padded.set(own.subarray(h * L * D, (h + 1) * L * D), ((b * H + h) * P + (P - L)) * D);
+        });
+        feeds[`past_key_values.${l}.${kind}`] = new ort.Tensor('float32', padded, [B, H, P, D]);
+      }
+    }
+    const outputs = await this.session.run(feeds);
+    const logits = outputs.logits!.data as Float32Array; // (B, T, V)
+    const total = P + T;
+    return items.map(({ cache }, b) => {
+      const L = cache.length + T;
+      const slice = (name: string) => {
+        const present = outputs[name]!.data as Float32Array; // (B, H, P+T, D)
+        const own = new Float32Array(H * L * D);
+        for (let h = 0; h < H; h++) {
+          const start = ((b * H + h) * total + (total - L)) * D;
+          own.set(present.subarray(start, start + L * D), h * L * D);
+        }
+        return own;
+      };
+      const next: OnnxKvCache = { length: L, keys: [], values: [] };
+      for (let l = 0; l < layers; l++) {
+        next.keys.push(slice(`present.${l}.key`));
+        next.values.push(slice(`present.${l}.value`));
+      }
+      return { logits: logits.slice(b * T * V, (b + 1) * T * V), cache: next };
+    });
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Opens an ONNX Runtime generator on a checkpoint folder (or an in-memory Gpt). */
+export function createOnnxGenerator(
+  source: string | Gpt | GptServingWeights,
+  options: OnnxGeneratorOptions = {},
+): Promise<OnnxGptGenerator> {
+  return OnnxGptGenerator.create(source, options);
+}
