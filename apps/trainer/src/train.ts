@@ -4,6 +4,7 @@
  */
 
 import { type CpuBackend, createCpuBackend } from '@octet/backend-cpu';
+import { registerWebGpuBackend } from '@octet/backend-webgpu';
 import { dispose, getBackend, keep, op, Random, setBackend, type Tensor, tidy, valueAndGrads } from '@octet/core';
 import {
   ByteTokenizer,
@@ -19,7 +20,9 @@ import {
 } from '@octet/models';
 import { clipByGlobalNorm, createOptimizer, warmupCosine } from '@octet/optim';
 
-export const BACKENDS = ['cpu'] as const;
+export const BACKENDS = ['cpu', 'webgpu'] as const;
+
+registerWebGpuBackend();
 
 export interface TrainOptions {
   preset: string;

@@ -69,14 +69,34 @@ describe('gradients match central differences', () => {
 
   it('SwiGLU and GELU MLPs under f32', () => {
     for (const activation of ['swiglu', 'gelu'] as const) {
-      const mlp = new Mlp({ dim: 4, hidden: 8, activation, recipe: recipes.f32(), seed: 3, initStd: 0.5, outInitStd: 0.5, upAlpha: 1, downAlpha: 1 });
+      const mlp = new Mlp({
+        dim: 4,
+        hidden: 8,
+        activation,
+        recipe: recipes.f32(),
+        seed: 3,
+        initStd: 0.5,
+        outInitStd: 0.5,
+        upAlpha: 1,
+        downAlpha: 1,
+      });
       const result = checkGradients((x) => mlp.apply(x!), [randomInput([2, 3, 4], 50)]);
       expect(result.maxError, `${activation}: ${JSON.stringify(result.worst)}`).toBeLessThan(TOLERANCE);
     }
   });
 
   it('causal self-attention with RoPE under f32', () => {
-    const attention = new CausalSelfAttention({ dim: 8, heads: 2, recipe: recipes.f32(), seed: 5, initStd: 0.5, outInitStd: 0.5, linearAlpha: 1, scoreScale: 0.5, ropeBase: 10000 });
+    const attention = new CausalSelfAttention({
+      dim: 8,
+      heads: 2,
+      recipe: recipes.f32(),
+      seed: 5,
+      initStd: 0.5,
+      outInitStd: 0.5,
+      linearAlpha: 1,
+      scoreScale: 0.5,
+      ropeBase: 10000,
+    });
     const result = checkGradients((x) => attention.apply(x!), [randomInput([2, 5, 8], 51)]);
     expect(result.maxError, JSON.stringify(result.worst)).toBeLessThan(TOLERANCE);
   });

@@ -3,6 +3,8 @@
  * is measured against. The update runs as kernels on the parameters' backend.
  */
 import { check, op, type Tensor, tidy, Variable } from '@octet/core';
+import { adamDirection, adamMoments, decayed } from './adam-math.js';
+import type { Optimizer, OptimizerState } from './optimizer.js';
 import { type ParamGroup, type ResolvedGroup, resolveGroups } from './param-groups.js';
 
 export interface AdamWOptions {
@@ -12,7 +14,8 @@ export interface AdamWOptions {
   weightDecay?: number;
 }
 
-export class AdamW {
+export class AdamW implements Optimizer {
+  readonly name: string = 'adamw';
   readonly groups: ResolvedGroup[];
   private readonly m = new Map<Variable, Variable>();
   private readonly v = new Map<Variable, Variable>();
@@ -42,8 +45,8 @@ export class AdamW {
     this.eps = eps;
     this.weightDecay = weightDecay;
     for (const p of this.params()) {
-      this.m.set(p, new Variable(`${p.name}.exp_avg`, op.zeros(p.shape), false));
-      this.v.set(p, new Variable(`${p.name}.exp_avg_sq`, op.zeros(p.shape), false));
+      this.m.set(p, stateVariable(`${p.name}.exp_avg`, p.shape));
+      this.v.set(p, stateVariable(`${p.name}.exp_avg_sq`, p.shape));
     }
   }
 
@@ -71,15 +74,12 @@ export class AdamW {
         const m = this.m.get(p)!;
         const v = this.v.get(p)!;
         tidy(() => {
-          const mNew = op.add(op.mulScalar(m, this.beta1), op.mulScalar(g, 1 - this.beta1));
-          const vNew = op.add(op.mulScalar(v, this.beta2), op.mulScalar(op.square(g), 1 - this.beta2));
+          const moments = adamMoments(m, v, g, this.beta1, this.beta2);
           // p ← p·(1 − lr·wd) − lr · m̂ / (√v̂ + eps)
-          const denominator = op.addScalar(op.sqrt(op.mulScalar(vNew, 1 / correction2)), this.eps);
-          const update = op.div(op.mulScalar(mNew, lr / correction1), denominator);
-          const decayed = group.weightDecay && this.weightDecay > 0 ? op.mulScalar(p, 1 - lr * this.weightDecay) : p;
-          m.assign(mNew);
-          v.assign(vNew);
-          p.assign(op.sub(decayed, update));
+          const update = adamDirection(moments.m, moments.v, lr, correction1, correction2, this.eps);
+          m.assign(moments.m);
+          v.assign(moments.v);
+          p.assign(op.sub(decayed(p, lr, this.weightDecay, group.weightDecay), update));
         });
       }
     }
@@ -91,7 +91,7 @@ export class AdamW {
   }
 
   /** Moments by parameter name plus the step count, for checkpoints. */
-  stateDict(): { step: number; tensors: Record<string, Tensor> } {
+  stateDict(): OptimizerState {
     const tensors: Record<string, Tensor> = {};
     for (const p of this.params()) {
       tensors[`${p.name}.exp_avg`] = this.m.get(p)!;
@@ -100,7 +100,7 @@ export class AdamW {
     return { step: this.stepCount, tensors };
   }
 
-  loadStateDict(state: { step: number; tensors: Record<string, Tensor> }): void {
+  loadStateDict(state: OptimizerState): void {
     check(Number.isInteger(state.step) && state.step >= 0, 'AdamW state step', state.step, 'an integer ≥ 0');
     for (const p of this.params()) {
       for (const [suffix, slot] of [
@@ -119,4 +119,12 @@ export class AdamW {
   dispose(): void {
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
   }
+}
+
+/** A zero f32 state Variable; the temporary zeros are disposed so the first `assign` frees their storage. */
+function stateVariable(name: string, shape: readonly number[]): Variable {
+  const zeros = op.zeros(shape);
+  const variable = new Variable(name, zeros, false);
+  zeros.dispose();
+  return variable;
 }

@@ -2,6 +2,7 @@
 export const suites: Record<string, () => Promise<void>> = {
   'train-cpu': () => import('./train-cpu.js').then((m) => m.run()),
   'fp8-codec': () => import('./fp8-codec.js').then((m) => m.run()),
+  webgpu: () => import('./webgpu.js').then((m) => m.run()),
   optimizers: () => import('./optimizers.js').then((m) => m.run()),
   serve: () => import('./serve.js').then((m) => m.run()),
 };

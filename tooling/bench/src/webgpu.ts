@@ -6,9 +6,9 @@
  * is warmed up once; the table shows the median of the timed runs.
  */
 import { createCpuBackend } from '@octet/backend-cpu';
-import { type Backend, fp8, op, Random, setBackend, type Tensor, tidy } from '@octet/core';
 // @octet/backend-webgpu is not (yet) a dependency of this package; its source is imported by path.
 import { createWebGpuBackend } from '@octet/backend-webgpu';
+import { type Backend, fp8, op, Random, setBackend, type Tensor, tidy } from '@octet/core';
 
 const SIZES = [64, 128, 256];
 const TIMED_RUNS = Number(process.env.OCTET_BENCH_WEBGPU_RUNS ?? 5);

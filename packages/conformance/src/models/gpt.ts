@@ -4,9 +4,9 @@
  */
 import { type Backend, op, setBackend, type Tensor, tidy, valueAndGrads } from '@octet/core';
 import { Gpt, gptConfig } from '@octet/models';
+import { AdamW } from '@octet/optim';
 import { expect } from 'vitest';
 import { type ConformanceContext, expectClose, runOn, type Tolerance } from '../harness.js';
-import { AdamW } from '@octet/optim';
 
 const TEXT = 'the quick brown fox jumps over the lazy dog. a stitch in time saves nine. ';
 

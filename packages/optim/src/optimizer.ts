@@ -1,0 +1,259 @@
+/**
+ * The interface every octet optimizer implements, and the base class the compressed ones share:
+ * parameter groups, a settable `lr`, the step count, named state tensors (whose bytes are the
+ * optimizer's memory), checkpoints and validation that names the offending field.
+ */
+import { BYTES_PER_ELEMENT, check, op, type Tensor, Variable } from '@octet/core';
+import { type ParamGroup, type ResolvedGroup, resolveGroups } from './param-groups.js';
+
+/** JSON-able values saved beside the state tensors (hyper-parameters that shape the state, positions, seeds). */
+export type StateScalar = number | string | boolean | null | StateScalar[];
+
+/** What `stateDict()` returns and `loadStateDict()` takes: the step, named tensors, and JSON-able scalars. */
+export interface OptimizerState {
+  step: number;
+  tensors: Record<string, Tensor>;
+  scalars?: Record<string, StateScalar>;
+}
+
+/** The shared optimizer contract (AdamW, SGD and every compressed variant implement it). */
+export interface Optimizer {
+  /** Registry name, e.g. `'adamw8bit'` (see `OPTIMIZER_NAMES`). */
+  readonly name: string;
+  /** Base learning rate; a schedule sets it before each step. Each group multiplies it by its `lrScale`. */
+  lr: number;
+  readonly groups: ResolvedGroup[];
+  /** Steps taken so far. */
+  readonly step: number;
+  params(): Variable[];
+  /** One update; `grads` are in the order of `params()`. */
+  applyGradients(grads: readonly Tensor[]): void;
+  /** Exact bytes of optimizer state held (codes, scales, indices, f32 moments). */
+  stateBytes(): number;
+  stateDict(): OptimizerState;
+  loadStateDict(state: OptimizerState): void;
+  dispose(): void;
+}
+
+/** Options every Adam-family optimizer takes (the defaults are AdamW's). */
+export interface AdamFamilyOptions {
+  lr: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+/** Validates lr, betas, eps and weight decay, naming the field and the allowed range. */
+export function checkAdamOptions(
+  label: string,
+  { lr, betas = [0.9, 0.95], eps = 1e-8, weightDecay = 0.1 }: AdamFamilyOptions,
+): { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number } {
+  checkLearningRate(label, lr);
+  check(
+    Array.isArray(betas) && betas.length === 2 && betas.every((b) => Number.isFinite(b) && b >= 0 && b < 1),
+    `${label} betas`,
+    betas,
+    'two numbers in [0, 1)',
+  );
+  check(Number.isFinite(eps) && eps > 0, `${label} eps`, eps, 'a number > 0');
+  check(Number.isFinite(weightDecay) && weightDecay >= 0, `${label} weightDecay`, weightDecay, 'a number ≥ 0');
+  return { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay };
+}
+
+export function checkLearningRate(label: string, lr: number): void {
+  check(typeof lr === 'number' && Number.isFinite(lr) && lr > 0, `${label} lr`, lr, 'a number > 0');
+}
+
+export function checkInteger(label: string, value: number, min: number, max = Number.POSITIVE_INFINITY): void {
+  check(
+    Number.isInteger(value) && value >= min && value <= max,
+    label,
+    value,
+    max === Number.POSITIVE_INFINITY ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`,
+  );
+}
+
+/**
+ * Base of the optimizers in this package. Subclasses register their state with `addState` (a
+ * Variable per named slot) and implement `update`; the base does groups, the step count, byte
+ * accounting, checkpoints and disposal.
+ */
+export abstract class OptimizerBase implements Optimizer {
+  abstract readonly name: string;
+  readonly groups: ResolvedGroup[];
+  lr: number;
+  protected stepCount = 0;
+  /** Named state tensors, in creation order. */
+  protected readonly slots = new Map<string, Variable>();
+
+  constructor(
+    /** Class name used in error messages, e.g. 'AdamW8bit'. */
+    protected readonly label: string,
+    params: readonly ParamGroup[] | readonly Variable[],
+    lr: number,
+  ) {
+    checkLearningRate(label, lr);
+    this.groups = resolveGroups(params);
+    this.lr = lr;
+    const names = new Set<string>();
+    for (const p of this.params()) {
+      check(
+        !names.has(p.name),
+        `${label} parameters`,
+        `two parameters named ${JSON.stringify(p.name)}`,
+        'unique names (state is saved by name)',
+      );
+      names.add(p.name);
+    }
+  }
+
+  params(): Variable[] {
+    return this.groups.flatMap((g) => g.params);
+  }
+
+  get step(): number {
+    return this.stepCount;
+  }
+
+  applyGradients(grads: readonly Tensor[]): void {
+    const params = this.params();
+    check(grads.length === params.length, `${this.label} gradients`, `${grads.length} tensors`, `${params.length} (one per parameter)`);
+    grads.forEach((g, i) => {
+      const p = params[i]!;
+      check(
+        g.size === p.size && g.rank === p.rank && g.shape.every((d, j) => d === p.shape[j]),
+        `${this.label} gradient of ${p.name}`,
+        `shape [${g.shape.join(', ')}]`,
+        `[${p.shape.join(', ')}] (the parameter's shape)`,
+      );
+    });
+    this.stepCount++;
+    let i = 0;
+    for (const group of this.groups) {
+      const lr = this.lr * group.lrScale;
+      for (const p of group.params) this.update(p, grads[i++]!, group, lr, i - 1);
+    }
+  }
+
+  /** Updates one parameter; `lr` already includes the group's `lrScale`; `index` is its position in `params()`. */
+  protected abstract update(p: Variable, g: Tensor, group: ResolvedGroup, lr: number, index: number): void;
+
+  /** Creates a named state tensor (not trainable). */
+  protected addState(name: string, initial: Tensor): Variable {
+    check(!this.slots.has(name), `${this.label} state`, name, 'a unique state name');
+    const v = new Variable(name, initial, false);
+    initial.dispose(); // the Variable holds the storage now; the temporary must not keep a second reference
+    this.slots.set(name, v);
+    return v;
+  }
+
+  protected getState(name: string): Variable {
+    const v = this.slots.get(name);
+    if (!v) throw new Error(`${this.label}: no state tensor ${name}`);
+    return v;
+  }
+
+  /** Bytes of every state tensor as held (uint8 codes count 1 byte, f32 and int32 4). */
+  stateBytes(): number {
+    let bytes = 0;
+    for (const v of this.slots.values()) bytes += v.size * BYTES_PER_ELEMENT[v.dtype];
+    return bytes;
+  }
+
+  /** Hyper-parameters that shape the state: saved with it and checked on load. */
+  protected scalars(): Record<string, StateScalar> {
+    return {};
+  }
+
+  /** Extra per-run scalars (e.g. positions) restored by `restoreScalars`. */
+  protected restoreScalars(_scalars: Record<string, StateScalar>): void {}
+
+  /** float32 copies of the narrower state tensors made by the last `stateDict()`. */
+  private widened: Tensor[] = [];
+
+  /**
+   * The state by name. Tensors are float32 (uint8 and int32 state is widened exactly), so a
+   * checkpoint that writes F32 safetensors holds them; `stateBytes()` counts the narrower bytes
+   * actually held. The widened copies stay valid until the next `stateDict()` or `dispose()`.
+   */
+  stateDict(): OptimizerState {
+    this.releaseWidened();
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, v] of this.slots) {
+      if (v.dtype === 'float32') tensors[name] = v;
+      else this.widened.push((tensors[name] = op.cast(v, 'float32')));
+    }
+    return { step: this.stepCount, tensors, scalars: { optimizer: this.name, ...this.scalars() } };
+  }
+
+  private releaseWidened(): void {
+    for (const t of this.widened) t.dispose();
+    this.widened = [];
+  }
+
+  loadStateDict(state: OptimizerState): void {
+    check(Number.isInteger(state.step) && state.step >= 0, `${this.label} state step`, state.step, 'an integer ≥ 0');
+    const expected: Record<string, StateScalar> = { optimizer: this.name, ...this.scalars() };
+    if (state.scalars) {
+      for (const [key, value] of Object.entries(expected)) {
+        if (!(key in state.scalars)) continue;
+        check(
+          JSON.stringify(state.scalars[key]) === JSON.stringify(value),
+          `${this.label} state scalars.${key}`,
+          state.scalars[key],
+          `${JSON.stringify(value)} (this optimizer's setting)`,
+        );
+      }
+    }
+    for (const name of Object.keys(state.tensors)) {
+      check(
+        this.slots.has(name),
+        `${this.label} state`,
+        `an unexpected tensor ${name}`,
+        `only this optimizer's tensors: ${describeNames([...this.slots.keys()])}`,
+      );
+    }
+    const loaded: [Variable, Tensor][] = [];
+    for (const [name, slot] of this.slots) {
+      const saved = state.tensors[name];
+      check(
+        saved !== undefined,
+        `${this.label} state`,
+        `no tensor ${name}`,
+        `every state tensor: ${describeNames([...this.slots.keys()])}`,
+      );
+      check(
+        saved.rank === slot.rank && saved.shape.every((d, i) => d === slot.shape[i]),
+        `${this.label} state ${name}`,
+        `shape [${saved.shape.join(', ')}]`,
+        `[${slot.shape.join(', ')}]`,
+      );
+      loaded.push([slot, toDtype(saved, slot.dtype, `${this.label} state ${name}`)]);
+    }
+    for (const [slot, value] of loaded) slot.assign(value);
+    this.stepCount = state.step;
+    if (state.scalars) this.restoreScalars(state.scalars);
+  }
+
+  dispose(): void {
+    this.releaseWidened();
+    for (const v of this.slots.values()) v.dispose();
+    this.slots.clear();
+  }
+}
+
+function describeNames(names: string[]): string {
+  return names.length <= 4 ? names.join(', ') : `${names.slice(0, 4).join(', ')}, … (${names.length} in all)`;
+}
+
+/** A saved tensor in the slot's dtype (float32 → uint8 for codes: checked to be bytes; host-side). */
+function toDtype(saved: Tensor, dtype: Tensor['dtype'], what: string): Tensor {
+  if (saved.dtype === dtype) return saved;
+  if (dtype === 'float32') return op.cast(saved, 'float32');
+  // Host-side conversion (loading is rare): integer-valued floats back to bytes or int32.
+  const values = saved.dataSync();
+  const max = dtype === 'uint8' ? 255 : 2 ** 31 - 1;
+  const min = dtype === 'uint8' ? 0 : -(2 ** 31);
+  for (const x of values) check(Number.isInteger(x) && x >= min && x <= max, what, x, `integers in [${min}, ${max}] (${dtype} values)`);
+  return op.tensor(dtype === 'uint8' ? Uint8Array.from(values) : Int32Array.from(values), saved.shape, dtype);
+}
