@@ -88,3 +88,19 @@ describe('divergence diagnosis', () => {
     expect(await firstNonFinite(model, batch)).toBe('first non-finite parameter: blocks.1.attn.q.weight');
   });
 });
+
+describe('octet-train --backend webgpu', async () => {
+  const { createWebGpuBackend, NO_ADAPTER_HELP } = await import('@octet/backend-webgpu');
+  const available = await createWebGpuBackend().then(
+    () => true,
+    () => false,
+  );
+  if (!available && process.env.CI !== 'true') console.warn(`skipping the WebGPU training test: ${NO_ADAPTER_HELP}`);
+  it.runIf(available || process.env.CI === 'true')('trains with the loss curve of the CPU backend', async () => {
+    const options = parseTrainArgs({ preset: 'tiny', steps: '4', batch: '2', 'eval-every': '4', 'eval-windows': '2', 'sample-tokens': '0' });
+    const gpu = await train({ ...options, backend: 'webgpu', outDir: join(dir, 'webgpu') });
+    const cpu = await train({ ...options, backend: 'cpu', threads: 1, outDir: join(dir, 'cpu') });
+    expect(gpu.backend).toBe('webgpu');
+    for (const [step, loss] of gpu.losses.entries()) expect(Math.abs(loss - cpu.losses[step]!) / cpu.losses[step]!).toBeLessThan(1e-3);
+  });
+});
