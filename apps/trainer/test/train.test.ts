@@ -97,7 +97,14 @@ describe('octet-train --backend webgpu', async () => {
   );
   if (!available && process.env.CI !== 'true') console.warn(`skipping the WebGPU training test: ${NO_ADAPTER_HELP}`);
   it.runIf(available || process.env.CI === 'true')('trains with the loss curve of the CPU backend', async () => {
-    const options = parseTrainArgs({ preset: 'tiny', steps: '4', batch: '2', 'eval-every': '4', 'eval-windows': '2', 'sample-tokens': '0' });
+    const options = parseTrainArgs({
+      preset: 'tiny',
+      steps: '4',
+      batch: '2',
+      'eval-every': '4',
+      'eval-windows': '2',
+      'sample-tokens': '0',
+    });
     const gpu = await train({ ...options, backend: 'webgpu', outDir: join(dir, 'webgpu') });
     const cpu = await train({ ...options, backend: 'cpu', threads: 1, outDir: join(dir, 'cpu') });
     expect(gpu.backend).toBe('webgpu');
