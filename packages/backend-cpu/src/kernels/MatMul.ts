@@ -1,6 +1,6 @@
-import type { KernelConfig, MatMulAttrs, MatMulInputs } from '@octet/core';
+import { type KernelConfig, type MatMulAttrs, type MatMulInputs, matMulGeometry } from '@octet/core';
 import { type CpuBackend, output, values } from '../base.js';
-import { matMulGeometry, matMulValues } from './MatMul_impl.js';
+import { matMulValues } from './MatMul_impl.js';
 
 export const matMulConfig: KernelConfig = {
   kernelName: 'MatMul',

@@ -3,7 +3,7 @@
  * (A as M×K, B as N×K); a 4×4 register block then does 16 multiply-adds per 8 loads. Sums are
  * accumulated in doubles (JS numbers), which is at least as accurate as the f32 contract.
  */
-import type { TensorInfo } from '@octet/core';
+import type { MatMulGeometry } from '@octet/core';
 import { transposeValues } from './Transpose_impl.js';
 
 /** c[i·N + j] = Σ_k a[i·K + k] · b[j·K + k], for one batch. */
@@ -121,27 +121,6 @@ export function gemmABt(
       c[cOff + i * N + j] = s;
     }
   }
-}
-
-export interface MatMulGeometry {
-  batch: number;
-  M: number;
-  N: number;
-  K: number;
-  aBatched: boolean;
-  bBatched: boolean;
-  outShape: number[];
-}
-
-export function matMulGeometry(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): MatMulGeometry {
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const M = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
-  const K = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-  const N = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
-  const batchShape = (ra >= rb ? a.shape : b.shape).slice(0, -2);
-  const batch = batchShape.reduce((p, d) => p * d, 1);
-  return { batch, M, N, K, aBatched: ra > 2, bBatched: rb > 2, outShape: [...batchShape, M, N] };
 }
 
 /** Packs each batch of an operand so its reduction axis is contiguous (rows × K). */

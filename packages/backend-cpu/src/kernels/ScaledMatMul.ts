@@ -1,6 +1,6 @@
-import { fp8, type KernelConfig, type ScaledMatMulAttrs, type ScaledMatMulInputs } from '@octet/core';
+import { fp8, type KernelConfig, matMulGeometry, type ScaledMatMulAttrs, type ScaledMatMulInputs } from '@octet/core';
 import { type CpuBackend, output, values } from '../base.js';
-import { matMulGeometry, matMulValues } from './MatMul_impl.js';
+import { matMulValues } from './MatMul_impl.js';
 
 /** Decodes both FP8 operands through the 256-entry tables, multiplies in f32, applies the scales once. */
 export const scaledMatMulConfig: KernelConfig = {

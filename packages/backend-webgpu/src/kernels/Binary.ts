@@ -1,36 +1,7 @@
-import { type BinaryAttrs, type BinaryInputs, check, type KernelConfig, sizeOf } from '@octet/core';
+import { type BinaryAttrs, type BinaryInputs, broadcastShapes, broadcastStrides, type KernelConfig, sizeOf } from '@octet/core';
 import type { WebGpuBackend } from '../base.js';
 import { elementwiseGrid } from '../program.js';
 import { binaryProgram } from './Binary.wgsl.js';
-
-/** numpy broadcasting of two shapes (aligned at the trailing dimension). */
-export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const da = a[a.length - rank + i] ?? 1;
-    const db = b[b.length - rank + i] ?? 1;
-    check(
-      da === db || da === 1 || db === 1,
-      'broadcast shapes',
-      `[${a.join(', ')}] and [${b.join(', ')}]`,
-      'equal trailing dimensions or 1',
-    );
-    out.push(Math.max(da, db));
-  }
-  return out;
-}
-
-/** Element strides of `shape` seen through the broadcast `outShape` (0 along broadcast axes). */
-export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
-  const strides = new Array<number>(outShape.length).fill(0);
-  let stride = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[outShape.length - shape.length + i] = shape[i] === 1 ? 0 : stride;
-    stride *= shape[i]!;
-  }
-  return strides;
-}
 
 export const binaryConfig: KernelConfig = {
   kernelName: 'Binary',

@@ -1,6 +1,6 @@
 import type { KernelConfig, ScaledMatMulAttrs, ScaledMatMulInputs } from '@octet/core';
+import { matMulGeometry } from '@octet/core';
 import type { WebGpuBackend } from '../base.js';
-import { matMulGeometry } from '../matmul-geometry.js';
 import { matMulUniforms, matMulWorkgroups } from '../shaders/tiled-matmul.wgsl.js';
 import { scaledMatMulProgram } from './ScaledMatMul.wgsl.js';
 

@@ -4,7 +4,7 @@
  * k order. Operands are read through `load_a(batch, m, k)` / `load_b(batch, k, n)`, which a kernel
  * supplies (plain f32, or FP8 codes decoded in the shader), and the result passes `epilogue(acc)`.
  */
-import type { MatMulGeometry } from '../matmul-geometry.js';
+import type { MatMulGeometry } from '@octet/core';
 import type { Binding, Program } from '../program.js';
 
 export const TILE = 16;
