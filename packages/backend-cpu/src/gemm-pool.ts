@@ -24,6 +24,9 @@ const READY = 11; // workers that finished loading
 const FAILED = 12; // set by a worker whose slice threw
 const CONTROL_WORDS = 13;
 
+/** Longest a GEMM slice may take before the caller gives up on its workers. */
+const WORKER_TIMEOUT_MS = 60_000;
+
 /** Below this many multiply-adds a GEMM is not worth waking the workers for. */
 const MIN_PARALLEL_WORK = 1 << 18;
 
@@ -58,8 +61,10 @@ Atomics.notify(control, READY);
 for (;;) {
   Atomics.wait(control, SEQUENCE, seen);
   seen = Atomics.load(control, SEQUENCE);
-  const message = receiveMessageOnPort(workerData.port);
-  if (message) data = new Float32Array(message.message);
+  // The caller posts a new buffer whenever it grows one; take the newest.
+  for (let message = receiveMessageOnPort(workerData.port); message; message = receiveMessageOnPort(workerData.port)) {
+    data = new Float32Array(message.message);
+  }
   try {
     runSlice(control, data, workerData.index);
   } catch (error) {
@@ -153,7 +158,12 @@ export class GemmPool implements ParallelGemm {
     Atomics.add(control, SEQUENCE, 1);
     Atomics.notify(control, SEQUENCE);
     for (let done = Atomics.load(control, FINISHED); done < this.threadCount; done = Atomics.load(control, FINISHED)) {
-      Atomics.wait(control, FINISHED, done);
+      // A bounded wait: a worker that died must fail this call, not hang the process.
+      if (Atomics.wait(control, FINISHED, done, WORKER_TIMEOUT_MS) === 'timed-out') {
+        throw new Error(
+          `a GEMM worker thread did not finish within ${WORKER_TIMEOUT_MS / 1000} s; create the CPU backend with { threads: 1 } to run without them`,
+        );
+      }
     }
     if (Atomics.load(control, FAILED))
       throw new Error('a GEMM worker thread failed; create the CPU backend with { threads: 1 } to run without them');

@@ -74,7 +74,17 @@ describe('threads', () => {
       const a = op.randomNormal([3, 67, 45], { seed: 1 });
       const b = op.randomNormal([3, 45, 129], { seed: 2 });
       const shared = op.randomNormal([45, 129], { seed: 3 });
-      return [op.matMul(a, b).dataSync(), op.matMul(a, shared).dataSync(), op.matMul(b, a, true, true).dataSync()];
+      // The very first GEMM and a later one outgrow the shared buffer, so the workers must follow it to new memory.
+      const big = op.randomNormal([300, 300], { seed: 4 });
+      const bigger = op.randomNormal([2, 400, 400], { seed: 5 });
+      return [
+        op.matMul(big, big).dataSync(),
+        op.matMul(a, b).dataSync(),
+        op.matMul(a, shared).dataSync(),
+        op.matMul(b, a, true, true).dataSync(),
+        op.matMul(big, big).dataSync(),
+        op.matMul(bigger, bigger, false, true).dataSync(),
+      ];
     };
     const expected = run(single);
     const actual = run(threaded);
