@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** octet-serve: an OpenAI-compatible HTTP server for an octet GPT checkpoint. */
+import { TFJS_ENGINE_REQUESTS, type TfjsEngineRequest } from '@octet/backend-tfjs';
 import { check } from '@octet/core';
 import { defineCommand, runMain } from 'citty';
 import { SERVER_BACKENDS, type ServerBackend } from './model.js';
@@ -17,6 +18,11 @@ const main = defineCommand({
   args: {
     model: { type: 'string', description: 'checkpoint folder (model.safetensors, config.json, tokenizer.json)', required: true },
     backend: { type: 'string', description: `inference backend: ${SERVER_BACKENDS.join(' | ')}`, default: 'cpu' },
+    'tfjs-engine': {
+      type: 'string',
+      description: `tfjs engine for --backend tfjs: ${TFJS_ENGINE_REQUESTS.join(' | ')} (auto: tensorflow if tfjs-node(-gpu) loads, else wasm, else cpu)`,
+      default: 'auto',
+    },
     port: { type: 'string', description: 'TCP port (0: any free port)', default: '8000' },
     host: { type: 'string', description: 'address to listen on', default: '127.0.0.1' },
     'model-id': { type: 'string', description: "the id clients pass as `model` (default: the folder's name)" },
@@ -27,11 +33,14 @@ const main = defineCommand({
   },
   async run({ args }) {
     check((SERVER_BACKENDS as readonly string[]).includes(args.backend), '--backend', args.backend, SERVER_BACKENDS.join(' | '));
+    const tfjsEngine = args['tfjs-engine'] as TfjsEngineRequest;
+    check(TFJS_ENGINE_REQUESTS.includes(tfjsEngine), '--tfjs-engine', tfjsEngine, TFJS_ENGINE_REQUESTS.join(' | '));
     const { app, ready } = createServer({
       modelDir: args.model,
       backend: args.backend as ServerBackend,
       modelId: args['model-id'],
       threads: integer('threads', args.threads, 1),
+      tfjsEngine,
       maxBatch: integer('max-batch', args['max-batch'], 1),
       maxQueue: integer('max-queue', args['max-queue'], 0),
       bodyLimit: integer('body-limit', args['body-limit'], 1),
@@ -40,6 +49,7 @@ const main = defineCommand({
     await app.listen({ port: integer('port', args.port, 0)!, host: args.host });
     const model = await ready;
     app.log.info(`serving ${model.id} (${model.config.layers} layers, dim ${model.config.dim}) on the ${model.backend} backend`);
+    if (model.backendDetail !== undefined) app.log.info(`${model.backend} backend: ${model.backendDetail}`);
     const shutdown = () => void app.close().then(() => process.exit(0));
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);

@@ -1,15 +1,25 @@
 /**
- * The served model behind one interface, whichever backend runs it: prefill a prompt, then decode
- * steps for many sequences at once, each with its own KV cache.
+ * The served model behind one interface, whichever backend runs it: one step advances many
+ * sequences at once (new prompts beside sequences decoding a token), each with its own KV cache.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { createCpuBackend } from '@octet/backend-cpu';
-import { createOnnxGenerator } from '@octet/backend-onnx';
-import { check, setBackend } from '@octet/core';
-import { ByteTokenizer, type GptConfig, GptDecoder, loadGptCheckpoint, loadTokenizer, type Tokenizer } from '@octet/models';
+import { createOnnxGenerator, type OnnxKvCache } from '@octet/backend-onnx';
+import { createTfjsBackend, TFJS_ENGINE_REQUESTS, type TfjsEngineRequest } from '@octet/backend-tfjs';
+import { createWebGpuBackend } from '@octet/backend-webgpu';
+import { type Backend, check, setBackend } from '@octet/core';
+import {
+  ByteTokenizer,
+  type GptConfig,
+  GptDecoder,
+  type GptKvCache,
+  loadGptCheckpoint,
+  loadTokenizer,
+  type Tokenizer,
+} from '@octet/models';
 
-export const SERVER_BACKENDS = ['cpu', 'onnx'] as const;
+export const SERVER_BACKENDS = ['cpu', 'webgpu', 'tfjs', 'onnx'] as const;
 export type ServerBackend = (typeof SERVER_BACKENDS)[number];
 
 /** A sequence's cache, opaque to the server. */
@@ -41,13 +51,17 @@ export interface ServedModel {
   /** The id clients pass as `model` (the checkpoint folder's name unless given). */
   id: string;
   backend: ServerBackend;
+  /** What runs the backend, where there is a choice (e.g. the tfjs engine and why it was picked). */
+  backendDetail?: string;
   config: GptConfig;
   tokenizer: Tokenizer;
   chatTemplate: ChatTemplate;
-  /** Runs a whole prompt; returns the logits after its last token. */
-  prefill(tokens: readonly number[]): Promise<StepResult>;
-  /** One token for each of several sequences, in one batched forward pass. Consumes the caches given. */
-  decode(steps: readonly { token: number; cache: KvCache }[]): Promise<StepResult[]>;
+  /**
+   * Runs each sequence's new tokens (a whole prompt for a new sequence, whose cache is null, or
+   * the last sampled token) in one batched forward; returns the logits after each one's last token.
+   * Consumes the caches given.
+   */
+  step(items: readonly { tokens: readonly number[]; cache: KvCache | null }[]): Promise<StepResult[]>;
   release(cache: KvCache): void;
 }
 
@@ -56,42 +70,72 @@ export interface LoadModelOptions {
   id?: string;
   /** CPU backend worker threads / ONNX Runtime intra-op threads. */
   threads?: number;
+  /** The tfjs engine for backend 'tfjs' (default 'auto': tensorflow if tfjs-node(-gpu) loads, else wasm, else cpu). */
+  tfjsEngine?: TfjsEngineRequest;
 }
 
-export async function loadServedModel(directory: string, { backend, id, threads }: LoadModelOptions): Promise<ServedModel> {
+/**
+ * octet's engine runs kernels on one active backend per process: models on different backends in
+ * one process (several servers, as in tests) take turns, each turn setting its backend first.
+ * (Freeing needs no turn: storage is freed by the backend that holds it.)
+ */
+let engineTurn: Promise<unknown> = Promise.resolve();
+function onBackend<T>(backend: Backend, fn: () => T | Promise<T>): Promise<T> {
+  const turn = engineTurn.then(() => {
+    setBackend(backend);
+    return fn();
+  });
+  engineTurn = turn.catch(() => {});
+  return turn;
+}
+
+async function createBackend(
+  backend: 'cpu' | 'webgpu' | 'tfjs',
+  options: LoadModelOptions,
+): Promise<{ backend: Backend; detail?: string }> {
+  if (backend === 'cpu') return { backend: createCpuBackend(options.threads === undefined ? {} : { threads: options.threads }) };
+  if (backend === 'webgpu') {
+    const webgpu = await createWebGpuBackend();
+    return { backend: webgpu, detail: webgpu.adapterDescription };
+  }
+  const tfjs = await createTfjsBackend({ engine: options.tfjsEngine ?? 'auto' });
+  return { backend: tfjs, detail: `tfjs engine '${tfjs.engine}': ${tfjs.engineReason}` };
+}
+
+export async function loadServedModel(directory: string, options: LoadModelOptions): Promise<ServedModel> {
+  const { backend, id, threads, tfjsEngine } = options;
   check((SERVER_BACKENDS as readonly string[]).includes(backend), '--backend', backend, SERVER_BACKENDS.join(' | '));
+  if (tfjsEngine !== undefined)
+    check(TFJS_ENGINE_REQUESTS.includes(tfjsEngine), '--tfjs-engine', tfjsEngine, TFJS_ENGINE_REQUESTS.join(' | '));
   const dir = resolve(directory);
   const configJson = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as GptConfig & { chat_template?: Partial<ChatTemplate> };
   const tokenizerText = await readFile(join(dir, 'tokenizer.json'), 'utf8').catch(() => null);
   const tokenizer = tokenizerText ? loadTokenizer(tokenizerText) : new ByteTokenizer();
   const chatTemplate = { ...DEFAULT_CHAT_TEMPLATE, ...(configJson.chat_template ?? {}) };
   const common = { id: id ?? basename(dir), backend, tokenizer, chatTemplate };
-  const V = configJson.vocabSize;
   if (backend === 'onnx') {
     const generator = await createOnnxGenerator(dir, threads === undefined ? {} : { threads });
     return {
       ...common,
       config: generator.config,
-      async prefill(tokens) {
-        const { logits, cache } = await generator.prefill(tokens);
-        return { logits: logits.slice(logits.length - V), cache };
-      },
-      decode: (steps) => generator.decode(steps as never),
+      step: (items) =>
+        generator.step(items.map(({ tokens, cache }) => (cache === null ? { tokens } : { tokens, cache: cache as OnnxKvCache }))),
       release: () => {},
     };
   }
-  setBackend(createCpuBackend(threads === undefined ? {} : { threads }));
-  const { model } = await loadGptCheckpoint(dir, { weights: 'serving' });
+  // The same Gpt decode path on every octet backend.
+  const { backend: engine, detail } = await createBackend(backend, options);
+  const { model } = await onBackend(engine, () => loadGptCheckpoint(dir, { weights: 'serving' }));
   const decoder = new GptDecoder(model);
   return {
     ...common,
+    ...(detail === undefined ? {} : { backendDetail: detail }),
     config: model.config,
-    async prefill(tokens) {
-      const { logits, cache } = await decoder.prefill(tokens);
-      return { logits: logits.slice(logits.length - V), cache };
-    },
-    decode: (steps) => decoder.decode(steps as never),
-    release: (cache) => decoder.release(cache as never),
+    step: (items) =>
+      onBackend(engine, () =>
+        decoder.step(items.map(({ tokens, cache }) => (cache === null ? { tokens } : { tokens, cache: cache as GptKvCache }))),
+      ),
+    release: (cache) => decoder.release(cache as GptKvCache),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Continuous batching. Requests wait in a bounded queue; up to `maxBatch` sequences are active.
- * Each turn of the loop prefills the newly admitted prompts, then runs ONE batched decode step for
- * every active sequence, samples each one's next token, and streams its text. A sequence that
+ * Each turn of the loop admits waiting requests into free slots and runs ONE batched step: the new
+ * prompts are prefilled beside every active sequence's next token, then each sequence samples its
+ * next token and streams its text. A sequence that
  * finishes (stop sequence, max_tokens, context full) or is cancelled (its client went away) leaves
  * at once, and a waiting request takes its slot on the next turn.
  */
@@ -113,22 +114,15 @@ export class Scheduler {
 
   private async loop(): Promise<void> {
     while (this.waiting.length > 0 || this.active.length > 0) {
-      while (this.active.length < this.options.maxBatch && this.waiting.length > 0) {
-        const sequence = this.waiting.shift()!;
-        this.active.push(sequence);
-        this.updateGauges();
-        await this.guard([sequence], async () => {
-          const { logits, cache } = await this.model.prefill(sequence.request.promptTokens);
-          this.advance(sequence, logits, cache);
-        });
-      }
+      while (this.active.length < this.options.maxBatch && this.waiting.length > 0) this.active.push(this.waiting.shift()!);
+      this.updateGauges();
       const batch = this.active.filter((s) => !s.done);
       if (batch.length > 0) {
         const started = performance.now();
         await this.guard(batch, async () => {
-          const steps = batch.map((s) => ({ token: s.generated.at(-1)!, cache: s.cache }));
+          const items = batch.map((s) => ({ tokens: s.cache === null ? s.request.promptTokens : [s.generated.at(-1)!], cache: s.cache }));
           for (const s of batch) s.cache = null; // owned by the step now
-          const results = await this.model.decode(steps);
+          const results = await this.model.step(items);
           this.metrics.batchSize.observe(batch.length);
           this.metrics.decodeStepSeconds.observe((performance.now() - started) / 1000);
           for (const [i, s] of batch.entries()) this.advance(s, results[i]!.logits, results[i]!.cache);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import type { TfjsEngineRequest } from '@octet/backend-tfjs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { ApiError, LOADING_ERROR } from './errors.js';
@@ -22,6 +23,8 @@ export interface ServerOptions {
   /** The id clients pass as `model` (default: the folder's name). */
   modelId?: string;
   threads?: number;
+  /** The tfjs engine for backend 'tfjs' (default 'auto'). */
+  tfjsEngine?: TfjsEngineRequest;
   /** Sequences decoded together per step (default 32). */
   maxBatch?: number;
   /** Requests waiting for a slot before 429 (default 64). */
@@ -46,7 +49,13 @@ export function createServer(options: ServerOptions): OctetServer {
   let scheduler: Scheduler | null = null;
   let loadError: Error | null = null;
   const loading =
-    options.model ?? loadServedModel(options.modelDir, { backend: options.backend, id: options.modelId, threads: options.threads });
+    options.model ??
+    loadServedModel(options.modelDir, {
+      backend: options.backend,
+      id: options.modelId,
+      threads: options.threads,
+      tfjsEngine: options.tfjsEngine,
+    });
   const ready = loading.then(
     (loaded) => {
       model = loaded;
@@ -258,6 +267,7 @@ async function generate(
   });
   reply.hijack();
   raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  raw.flushHeaders(); // the client sees the stream open before the first token is ready
   if (kind === 'chat') send(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
   onClientGone(raw, () => handle.cancel());
   return reply;

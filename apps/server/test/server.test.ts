@@ -222,17 +222,17 @@ async function batchTotals(url: string): Promise<{ sum: number; count: number }>
   return { sum: value('octet_batch_size_sum'), count: value('octet_batch_size_count') };
 }
 
-describe('health, queueing and disconnects (a model whose decode steps wait for the test)', () => {
-  /** The tiny model with a gate before every decode step, opened by the test. */
+describe('health, queueing and disconnects (a model whose steps wait for the test)', () => {
+  /** The tiny model with a gate before every step, opened by the test. */
   async function gatedModel() {
     const model = await loadServedModel(dir, { backend: 'onnx', threads: 1 });
     let open: () => void = () => {};
     let gate = new Promise<void>((resolve) => (open = resolve));
     const gated: ServedModel = {
       ...model,
-      async decode(steps) {
+      async step(items) {
         await gate;
-        return model.decode(steps);
+        return model.step(items);
       },
     };
     return {
@@ -268,7 +268,7 @@ describe('health, queueing and disconnects (a model whose decode steps wait for 
     const body = (stream: boolean) => ({ model: MODEL, prompt: 'the cat', max_tokens: 3, temperature: 0, stream });
     try {
       const controller = new AbortController();
-      // The first takes the only slot and its decode step waits at the gate; it streams, so we can drop it.
+      // The first takes the only slot and its first step waits at the gate; it streams, so we can drop it.
       const first = await fetch(`${server.url}/v1/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -2,37 +2,55 @@
 /**
  * octet-train: trains a GPT on the Brown corpus. With no arguments: the `small` preset under μnit
  * Scaling (FP8) on the CPU, in a few minutes on two cores. Progress goes to stderr; the last line
- * on stdout is one JSON summary.
+ * on stdout is one JSON summary. Subcommands: compare, sweep, report.
  */
 import { resolve } from 'node:path';
 import { RECIPE_NAMES } from '@octet/core';
 import { GPT_PRESETS } from '@octet/models';
 import { OPTIMIZER_NAMES } from '@octet/optim';
-import { defineCommand, runMain } from 'citty';
+import { type ArgsDef, defineCommand, runMain } from 'citty';
 import { SingleBar } from 'cli-progress';
-import { compare, compareTable } from './compare.js';
-import { DEFAULTS, parseTrainArgs } from './options.js';
-import { BACKENDS, train } from './train.js';
+import { BACKENDS } from './backends.js';
+import { compareCommand } from './compare.js';
+import { RUN_PRESETS } from './config.js';
+import { parseTrainArgs } from './options.js';
+import { reportCommand } from './report.js';
+import { sweepCommand } from './sweep.js';
+import { TrainingInterrupted, train } from './train.js';
+
+/** The run flags (no citty defaults: a flag not given leaves the preset's or config file's value). */
+export const RUN_FLAGS = {
+  preset: { type: 'string', description: `named run preset: ${Object.keys(RUN_PRESETS).join(' | ')}` },
+  config: { type: 'string', description: 'run config file (.json or .yaml); flags override it' },
+  resume: { type: 'string', description: 'continue the run in this directory from its newest checkpoint' },
+  overwrite: { type: 'boolean', description: 'replace a run already in the run directory' },
+  name: { type: 'string', description: 'run name: the run directory is runs/<name> (default: default, or default-2, ... when taken)' },
+  out: { type: 'string', description: 'run directory (default: runs/<name>)' },
+  model: { type: 'string', description: `model size: ${Object.keys(GPT_PRESETS).join(' | ')} (default: small)` },
+  width: { type: 'string', description: "model width (default: the model size's)" },
+  layers: { type: 'string', description: "layers (default: the model size's)" },
+  heads: { type: 'string', description: "attention heads (default: the model size's)" },
+  context: { type: 'string', description: "tokens per sequence (default: the model size's)" },
+  recipe: { type: 'string', description: `numerics: ${RECIPE_NAMES.join(' | ')} (default: unitScaling)` },
+  optimizer: { type: 'string', description: `optimizer: ${OPTIMIZER_NAMES.join(' | ')} (default: adamw)` },
+  lr: { type: 'string', description: 'peak learning rate (default: 0.5 under unitScaling, else 3e-3)' },
+  'weight-decay': { type: 'string', description: 'weight decay (default: 0.1)' },
+  steps: { type: 'string', description: 'optimizer steps (default: 200)' },
+  batch: { type: 'string', description: 'sequences per step (default: 8)' },
+  warmup: { type: 'string', description: 'warmup steps (default: 20)' },
+  seed: { type: 'string', description: 'random seed: init, data order, sampling (default: 0)' },
+  backend: { type: 'string', description: `kernels: ${BACKENDS.join(' | ')} (default: cpu)` },
+  threads: { type: 'string', description: 'CPU backend threads for matmuls (default: one per core)' },
+  'eval-every': { type: 'string', description: 'validate every N steps (default: 50)' },
+  'eval-windows': { type: 'string', description: 'validation windows per evaluation (default: 64)' },
+  'checkpoint-every': { type: 'string', description: 'checkpoint every N steps (default: eval-every)' },
+  'health-every': { type: 'string', description: 'log FP8 health every N steps, 0 for never (default: 25)' },
+  'sample-tokens': { type: 'string', description: 'tokens to generate at the end (default: 120)' },
+} as const satisfies ArgsDef;
 
 const main = defineCommand({
-  meta: { name: 'octet-train', description: 'Train a GPT on the Brown corpus with FP8 numerics.' },
-  args: {
-    recipe: { type: 'string', description: `numerics: ${RECIPE_NAMES.join(' | ')}`, default: DEFAULTS.recipe },
-    preset: { type: 'string', description: `model size: ${Object.keys(GPT_PRESETS).join(' | ')}`, default: DEFAULTS.preset },
-    backend: { type: 'string', description: `kernels: ${BACKENDS.join(' | ')}`, default: DEFAULTS.backend },
-    optimizer: { type: 'string', description: `optimizer: ${OPTIMIZER_NAMES.join(' | ')}`, default: DEFAULTS.optimizer },
-    steps: { type: 'string', description: 'optimizer steps', default: String(DEFAULTS.steps) },
-    batch: { type: 'string', description: 'sequences per step', default: String(DEFAULTS.batch) },
-    context: { type: 'string', description: "tokens per sequence (default: the preset's)" },
-    lr: { type: 'string', description: 'peak learning rate (default: per recipe)' },
-    warmup: { type: 'string', description: 'warmup steps', default: String(DEFAULTS.warmup) },
-    seed: { type: 'string', description: 'random seed (init, data order, sampling)', default: String(DEFAULTS.seed) },
-    threads: { type: 'string', description: 'CPU backend threads for matmuls (default: one per core)' },
-    out: { type: 'string', description: 'checkpoint directory', default: DEFAULTS.outDir },
-    'eval-every': { type: 'string', description: 'validate every N steps', default: String(DEFAULTS.evalEvery) },
-    'eval-windows': { type: 'string', description: 'validation windows per evaluation', default: String(DEFAULTS.evalWindows) },
-    'sample-tokens': { type: 'string', description: 'tokens to generate at the end', default: String(DEFAULTS.sampleTokens) },
-  },
+  meta: { name: 'octet-train', description: 'Train a GPT on the Brown corpus with FP8 numerics. Subcommands: compare, sweep, report.' },
+  args: RUN_FLAGS,
   async run({ args }) {
     const options = parseTrainArgs(args);
     const bar = new SingleBar({
@@ -43,44 +61,42 @@ const main = defineCommand({
       noTTYOutput: true,
       notTTYSchedule: 15_000,
     });
-    bar.start(options.steps, 0, { loss: '-', speed: '-' });
-    const summary = await train({
-      ...options,
-      outDir: resolve(options.outDir),
-      onStep: ({ step, loss, tokensPerSecond }) => bar.update(step, { loss: loss.toFixed(4), speed: tokensPerSecond.toFixed(0) }),
-      onEval: ({ step, valLoss }) => process.stderr.write(`\nstep ${step}: val loss ${valLoss.toFixed(4)}\n`),
-    }).finally(() => bar.stop());
-    process.stderr.write(
-      `val loss ${summary.final_val_loss.toFixed(4)} nats/token (unigram baseline ${summary.unigram_val_loss.toFixed(4)}), ` +
-        `${summary.tokens_per_s.toFixed(0)} tokens/s, checkpoint ${summary.checkpoint}\n` +
-        `sample: ${JSON.stringify(summary.sample)}\n`,
-    );
-    const { losses: _losses, sample: _sample, ...line } = summary;
-    process.stdout.write(`${JSON.stringify(line)}\n`);
-  },
-});
-
-const compareCommand = defineCommand({
-  meta: { name: 'compare', description: 'Train the same model, data and budget under several recipes; print a table.' },
-  args: {
-    recipes: { type: 'string', description: 'comma-separated recipes', default: RECIPE_NAMES.join(',') },
-    out: { type: 'string', description: 'directory for the runs', default: 'runs/compare' },
-    parallel: { type: 'string', description: 'runs at once (default: one per core)' },
-  },
-  async run({ args, rawArgs }) {
-    // Every other flag (--steps, --preset, --lr...) goes to each run unchanged.
-    const own = new Set(['--recipes', '--out', '--parallel']);
-    const flags: string[] = [];
-    for (let i = 0; i < rawArgs.length; i++) {
-      if (own.has(rawArgs[i]!)) i++;
-      else flags.push(rawArgs[i]!);
+    // SIGINT/SIGTERM: finish the step, checkpoint, exit (a second signal kills at once).
+    const controller = new AbortController();
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        process.stderr.write(`\n${signal}: stopping after this step and checkpointing\n`);
+        controller.abort();
+      });
     }
-    const parallel = args.parallel ? Number(args.parallel) : undefined;
-    const rows = await compare({ recipes: String(args.recipes).split(','), flags, outDir: resolve(String(args.out)), parallel });
-    process.stdout.write(`${compareTable(rows)}\n`);
+    bar.start(options.steps, 0, { loss: '-', speed: '-' });
+    try {
+      const summary = await train({
+        ...options,
+        outDir: resolve(options.outDir),
+        signal: controller.signal,
+        onStep: ({ step, loss, tokensPerSecond }) => bar.update(step, { loss: loss.toFixed(4), speed: tokensPerSecond.toFixed(0) }),
+        onEval: ({ step, valLoss }) => process.stderr.write(`\nstep ${step}: val loss ${valLoss.toFixed(4)}\n`),
+        onWarning: ({ message }) => process.stderr.write(`\nFP8 health warning: ${message}\n`),
+      }).finally(() => bar.stop());
+      process.stderr.write(
+        `val loss ${summary.final_val_loss.toFixed(4)} nats/token (unigram baseline ${summary.unigram_val_loss.toFixed(4)}), ` +
+          `${summary.tokens_per_s.toFixed(0)} tokens/s, run ${summary.run}, checkpoint ${summary.checkpoint}\n` +
+          (summary.sample ? `sample: ${JSON.stringify(summary.sample)}\n` : ''),
+      );
+      const { losses: _losses, sample: _sample, ...line } = summary;
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    } catch (error) {
+      if (!(error instanceof TrainingInterrupted)) throw error;
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 130;
+    }
   },
 });
 
-// `octet-train compare ...` compares recipes; anything else is one training run.
-if (process.argv[2] === 'compare') runMain(compareCommand, { rawArgs: process.argv.slice(3) });
+// `octet-train compare|sweep|report ...` runs that subcommand; anything else is one training run.
+const rawArgs = process.argv.slice(3);
+if (process.argv[2] === 'compare') runMain(compareCommand, { rawArgs });
+else if (process.argv[2] === 'sweep') runMain(sweepCommand, { rawArgs });
+else if (process.argv[2] === 'report') runMain(reportCommand, { rawArgs });
 else runMain(main);

@@ -1,54 +1,64 @@
 /**
- * One training run: Brown corpus → byte tokens → GPT under a recipe → AdamW with warmup + cosine,
- * periodic validation, a checkpoint at the end, a short sample, and a summary.
+ * One training run: Brown corpus → byte tokens → GPT under a recipe → an optimizer with warmup +
+ * cosine, periodic validation, FP8 health, checkpoints every N steps and at exit, a short sample,
+ * and a summary. Everything goes into the run directory:
+ *
+ *   <run>/config.json      the resolved config
+ *   <run>/metrics.jsonl    one JSON object per line: step, eval, health, warning, memory records
+ *   <run>/checkpoints/step-NNNNNN/   model + training state (atomic; the newest `keepCheckpoints`)
+ *   <run>/summary.json     the summary, at the end
+ *
+ * A resumed run continues bit-identically: the checkpoint holds the f32 master weights, the
+ * optimizer state, every delayed-scaling amax history, the data position and the step; the lr
+ * schedule is a function of the step.
  */
 
-import { type CpuBackend, createCpuBackend } from '@octet/backend-cpu';
-import { registerWebGpuBackend } from '@octet/backend-webgpu';
-import { dispose, getBackend, keep, op, Random, setBackend, type Tensor, tidy, valueAndGrads } from '@octet/core';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  attachFp8HealthProbe,
+  dispose,
+  FP8_FORMATS,
+  Fp8HealthProbe,
+  type Fp8OperandHealth,
+  keep,
+  memory,
+  op,
+  Random,
+  setBackend,
+  type Tensor,
+  tidy,
+  valueAndGrads,
+} from '@octet/core';
 import {
   ByteTokenizer,
   Gpt,
   gptConfig,
   loadBrown,
+  loadGptCheckpoint,
   packTokenIds,
   sampleToken,
   saveGptCheckpoint,
   sequentialBatches,
   type TokenBatch,
   TokenDataset,
+  writeFileAtomic,
 } from '@octet/models';
-import { clipByGlobalNorm, createOptimizer, warmupCosine } from '@octet/optim';
+import { clipByGlobalNorm, createOptimizer, type Optimizer, type StateScalar, warmupCosine } from '@octet/optim';
+import { createTrainBackend } from './backends.js';
+import type { RunConfig } from './config.js';
 
-export const BACKENDS = ['cpu', 'webgpu'] as const;
-
-registerWebGpuBackend();
-
-export interface TrainOptions {
-  preset: string;
-  /** CPU backend: threads for large matmuls (default: one per core). */
-  threads?: number;
-  recipe: string;
-  backend: string;
-  /** Optimizer name (see `OPTIMIZER_NAMES` in @octet/optim); default 'adamw'. */
-  optimizer?: string;
-  steps: number;
-  batch: number;
-  /** Context length; defaults to the preset's. */
-  context?: number;
-  /** Peak learning rate; defaults per parametrisation. */
-  lr?: number;
-  warmup: number;
-  seed: number;
-  outDir: string;
-  /** Validate every N steps (and at the end). */
-  evalEvery: number;
-  /** Validation windows per evaluation (each of `context` tokens). */
-  evalWindows: number;
-  /** Tokens to generate for the sample at the end (0: none). */
-  sampleTokens: number;
+export interface TrainOptions extends RunConfig {
+  /** Continue the run in `outDir` from its newest checkpoint instead of starting one. */
+  resume?: boolean;
+  /** Start a new run in `outDir` even if it holds one (which is deleted). */
+  overwrite?: boolean;
+  /** When aborted: stop after the current step, checkpoint, and throw `TrainingInterrupted`. */
+  signal?: AbortSignal;
   onStep?: (info: StepInfo) => void;
   onEval?: (info: { step: number; valLoss: number }) => void;
+  onWarning?: (warning: HealthWarning) => void;
 }
 
 export interface StepInfo {
@@ -59,12 +69,34 @@ export interface StepInfo {
   elapsedSeconds: number;
 }
 
+export interface HealthWarning {
+  step: number;
+  layer: string;
+  operand: Fp8OperandHealth['operand'];
+  kind: 'saturation' | 'underflow';
+  fraction: number;
+  threshold: number;
+  message: string;
+}
+
+/** Bytes held per component (f32 unless stated). */
+export interface MemoryByComponent {
+  weights: number;
+  gradients: number;
+  optimizer: number;
+  /** Delayed-scaling amax histories. */
+  fp8ScalingState: number;
+  /** Tensors saved for backward after the forward pass of one step. */
+  activations: number;
+}
+
 export interface TrainSummary {
   final_val_loss: number;
   unigram_val_loss: number;
   tokens_per_s: number;
   recipe: string;
   backend: string;
+  /** Model size preset. */
   preset: string;
   optimizer: string;
   /** Bytes of optimizer state per parameter (AdamW: 8). */
@@ -74,119 +106,306 @@ export interface TrainSummary {
   tokens: number;
   /** Peak learning rate used. */
   lr: number;
+  /** The run directory. */
+  run: string;
+  /** The last checkpoint's directory. */
   checkpoint: string;
+  /** Step the run resumed from (0: started fresh). */
+  resumed_from: number;
   sample: string;
+  /** Training losses of the steps this process ran. */
   losses: number[];
   val_losses: { step: number; loss: number }[];
 }
 
-/** Default peak lr per parametrisation, tuned on the default preset. */
-export function defaultLearningRate(recipe: string): number {
-  return recipe === 'unitScaling' ? 0.5 : 3e-3;
+export class TrainingInterrupted extends Error {
+  constructor(
+    readonly step: number,
+    readonly checkpoint: string,
+  ) {
+    super(`training interrupted after step ${step}; checkpoint ${checkpoint}; continue with --resume ${join(checkpoint, '..', '..')}`);
+  }
+}
+
+/** A metrics.jsonl record. */
+export type MetricsRecord =
+  | { type: 'step'; step: number; tokens: number; loss: number; lr: number; tokensPerSecond: number; elapsedSeconds: number }
+  | { type: 'eval'; step: number; tokens: number; valLoss: number }
+  | { type: 'health'; step: number; tokens: number; layers: Fp8OperandHealth[] }
+  | ({ type: 'warning' } & HealthWarning)
+  | { type: 'memory'; step: number; bytes: MemoryByComponent }
+  | { type: 'resume'; step: number };
+
+const checkpointName = (step: number) => `step-${String(step).padStart(6, '0')}`;
+
+/** Checkpoint directories of a run, oldest first (staging and half-renamed ones excluded). */
+export async function listCheckpoints(runDir: string): Promise<{ step: number; dir: string }[]> {
+  const dir = join(runDir, 'checkpoints');
+  if (!existsSync(dir)) return [];
+  return (await readdir(dir))
+    .filter((name) => /^step-\d+$/.test(name))
+    .map((name) => ({ step: Number(name.slice(5)), dir: join(dir, name) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+/** Reads metrics.jsonl, skipping a last line cut short by a killed process. */
+export function readMetrics(runDir: string): MetricsRecord[] {
+  const path = join(runDir, 'metrics.jsonl');
+  if (!existsSync(path)) return [];
+  const out: MetricsRecord[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      // Only the last line can be partial (appends are whole lines); anything after it is dropped too.
+      break;
+    }
+  }
+  return out;
 }
 
 export async function train(options: TrainOptions): Promise<TrainSummary> {
-  setBackend(await backendFor(options));
+  setBackend(await createTrainBackend(options.backend, options.threads));
+  const runDir = options.outDir;
+  const metricsPath = join(runDir, 'metrics.jsonl');
   const tokenizer = new ByteTokenizer();
   const corpus = loadBrown();
   const trainIds = packTokenIds(tokenizer.encode(corpus.train), tokenizer.vocabSize);
   const valIds = packTokenIds(tokenizer.encode(corpus.val), tokenizer.vocabSize);
 
-  const config = gptConfig(options.preset, {
-    recipe: options.recipe,
-    seed: options.seed,
-    vocabSize: tokenizer.vocabSize,
-    ...(options.context ? { contextLength: options.context } : {}),
+  let model: Gpt;
+  let restored: { step: number; optimizer: { step: number; tensors: Record<string, Tensor> }; json: Record<string, unknown> } | null = null;
+  if (options.resume) {
+    const latest = (await listCheckpoints(runDir)).at(-1);
+    if (!latest) throw new Error(`--resume ${runDir}: no checkpoint in ${join(runDir, 'checkpoints')}; allowed: a run directory with one`);
+    const loaded = await loadGptCheckpoint(latest.dir);
+    model = loaded.model;
+    const json = loaded.trainingJson ?? {};
+    restored = {
+      step: Number(json.step),
+      optimizer: { step: Number(json.optimizerStep ?? 0), tensors: loaded.optimizer?.tensors ?? {} },
+      json,
+    };
+  } else {
+    if (existsSync(join(runDir, 'metrics.jsonl')) || (await listCheckpoints(runDir)).length > 0) {
+      if (!options.overwrite) {
+        throw new Error(
+          `${runDir} already holds a run; allowed: --resume ${runDir} to continue it, --overwrite to replace it, or another --name/--out`,
+        );
+      }
+      await rm(join(runDir, 'checkpoints'), { recursive: true, force: true });
+      await rm(metricsPath, { force: true });
+      await rm(join(runDir, 'summary.json'), { force: true });
+    }
+    model = new Gpt(modelConfig(options, tokenizer.vocabSize));
+  }
+  const config = model.config;
+  const lr = options.lr;
+  const optimizer = createOptimizer(options.optimizer, model.parameterGroups(), {
+    lr,
+    betas: options.betas as [number, number],
+    weightDecay: options.weightDecay,
   });
-  const model = new Gpt(config);
-  const lr = options.lr ?? defaultLearningRate(options.recipe);
-  const optimizerName = options.optimizer ?? 'adamw';
-  const optimizer = createOptimizer(optimizerName, model.parameterGroups(), { lr, betas: [0.9, 0.95], weightDecay: 0.1 });
-  const schedule = warmupCosine({ peak: lr, warmupSteps: options.warmup, totalSteps: options.steps });
+  const schedule = warmupCosine({ peak: lr, warmupSteps: options.warmup, totalSteps: options.steps, minRatio: options.minLrRatio });
   const data = new TokenDataset(trainIds, { batchSize: options.batch, contextLength: config.contextLength, seed: options.seed });
+  let startStep = 0;
+  if (restored) {
+    optimizer.loadStateDict({
+      step: restored.optimizer.step,
+      tensors: restored.optimizer.tensors,
+      scalars: restored.json.optimizerScalars as Record<string, StateScalar> | undefined,
+    });
+    dispose(Object.values(restored.optimizer.tensors));
+    data.restore(restored.json.data as ReturnType<TokenDataset['state']>);
+    startStep = restored.step;
+    // Records after the checkpoint are from steps that will run again.
+    const kept = readMetrics(runDir).filter((r) => !('step' in r) || r.step <= startStep);
+    kept.push({ type: 'resume', step: startStep });
+    await writeFileAtomic(metricsPath, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  } else {
+    await mkdir(runDir, { recursive: true });
+    await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(pickConfig(options), null, 2)}\n`);
+  }
+  const log = (record: MetricsRecord) => appendFileSync(metricsPath, `${JSON.stringify(record)}\n`);
+
   const valBatches = [...sequentialBatches(valIds, { batchSize: options.batch, contextLength: config.contextLength })];
   const valSubset = takeWindows(valBatches, options.evalWindows);
+  const probe = new Fp8HealthProbe();
+  const fp8Layers = attachFp8HealthProbe(model, probe);
 
   const losses: number[] = [];
   const valLosses: { step: number; loss: number }[] = [];
   const tokensPerStep = options.batch * config.contextLength;
   const start = performance.now();
-  const save = () =>
-    saveGptCheckpoint(options.outDir, model, {
+  let lastCheckpoint = '';
+  const save = async (step: number) => {
+    const dir = join(runDir, 'checkpoints', checkpointName(step));
+    await saveGptCheckpoint(dir, model, {
       tokenizer: tokenizer.toJSON(),
       optimizer,
       data: data.state(),
-      json: { step: optimizer.step },
+      json: { step, optimizerScalars: optimizerScalars(optimizer) },
     });
-  for (let step = 0; step < options.steps; step++) {
+    lastCheckpoint = dir;
+    // Older checkpoints go only once the new one is in place.
+    const all = await listCheckpoints(runDir);
+    for (const old of all.slice(0, Math.max(0, all.length - options.keepCheckpoints))) await rm(old.dir, { recursive: true, force: true });
+  };
+  const staticBytes = modelBytes(model);
+  let step = startStep;
+  for (; step < options.steps; step++) {
+    if (options.signal?.aborted) {
+      await save(step);
+      throw new TrainingInterrupted(step, lastCheckpoint);
+    }
     optimizer.lr = schedule(step);
     const batch = data.nextBatch();
+    const withHealth = fp8Layers.length > 0 && options.healthEvery > 0 && (step + 1) % options.healthEvery === 0;
+    if (withHealth) probe.arm();
+    const measureMemory = step === startStep || (step + 1) % options.evalEvery === 0;
+    let activations = 0;
     const { value, grads } = tidy(() => {
-      const result = valueAndGrads(() => model.loss(...batchTensors(batch)), optimizer.params());
-      return { value: result.value, grads: clipByGlobalNorm(result.grads, 1.0).grads };
+      const before = memory().numBytes;
+      const result = valueAndGrads(() => {
+        const loss = model.loss(...batchTensors(batch));
+        if (measureMemory) activations = memory().numBytes - before;
+        return loss;
+      }, optimizer.params());
+      return { value: result.value, grads: clipByGlobalNorm(result.grads, options.clip).grads };
     });
     const loss = ((await value.data()) as Float32Array)[0]!;
     value.dispose();
+    const health = withHealth ? await probe.collect() : [];
     if (!Number.isFinite(loss)) {
       // Stop before applying this update: the parameters and the last checkpoint stay good.
       dispose(grads);
       throw new Error(
         `training stopped at step ${step + 1}: the loss is ${loss}; ${await firstNonFinite(model, batch)}. ` +
-          `The last good checkpoint is in ${options.outDir} (written every ${options.evalEvery} steps).`,
+          `The last good checkpoint is in ${join(runDir, 'checkpoints')} (written every ${options.checkpointEvery} steps).`,
       );
     }
     tidy(() => optimizer.applyGradients(grads));
     dispose(grads);
     losses.push(loss);
     const elapsedSeconds = (performance.now() - start) / 1000;
-    options.onStep?.({
-      step: step + 1,
-      steps: options.steps,
-      loss,
-      tokensPerSecond: ((step + 1) * tokensPerStep) / elapsedSeconds,
-      elapsedSeconds,
-    });
+    const tokensPerSecond = ((step + 1 - startStep) * tokensPerStep) / elapsedSeconds;
+    const tokens = (step + 1) * tokensPerStep;
+    log({ type: 'step', step: step + 1, tokens, loss, lr: optimizer.lr, tokensPerSecond, elapsedSeconds });
+    options.onStep?.({ step: step + 1, steps: options.steps, loss, tokensPerSecond, elapsedSeconds });
+    if (measureMemory) {
+      log({ type: 'memory', step: step + 1, bytes: { ...staticBytes, optimizer: optimizer.stateBytes(), activations } });
+    }
+    if (withHealth) {
+      log({ type: 'health', step: step + 1, tokens, layers: health });
+      for (const warning of healthWarnings(step + 1, health, options)) {
+        log({ type: 'warning', ...warning });
+        options.onWarning?.(warning);
+      }
+    }
     if ((step + 1) % options.evalEvery === 0 || step + 1 === options.steps) {
       const valLoss = await evaluate(model, valSubset);
       valLosses.push({ step: step + 1, loss: valLoss });
+      log({ type: 'eval', step: step + 1, tokens, valLoss });
       options.onEval?.({ step: step + 1, valLoss });
-      if (step + 1 < options.steps) await save();
     }
+    if ((step + 1) % options.checkpointEvery === 0 && step + 1 < options.steps) await save(step + 1);
   }
   const trainSeconds = (performance.now() - start) / 1000;
-  const checkpoint = await save();
+  attachFp8HealthProbe(model, null);
+  if (lastCheckpoint === '' || !lastCheckpoint.endsWith(checkpointName(options.steps))) await save(options.steps);
   const sample = options.sampleTokens > 0 ? await generate(model, tokenizer, 'The ', options.sampleTokens, options.seed) : '';
-  return {
-    final_val_loss: valLosses.at(-1)?.loss ?? Number.NaN,
+  const summary: TrainSummary = {
+    final_val_loss: valLosses.at(-1)?.loss ?? readMetrics(runDir).findLast((r) => r.type === 'eval')?.valLoss ?? Number.NaN,
     unigram_val_loss: unigramCrossEntropy(trainIds, valIds, tokenizer.vocabSize),
-    tokens_per_s: (options.steps * tokensPerStep) / trainSeconds,
+    tokens_per_s: ((options.steps - startStep) * tokensPerStep) / trainSeconds,
     recipe: options.recipe,
     backend: options.backend,
-    preset: options.preset,
-    optimizer: optimizerName,
+    preset: options.model,
+    optimizer: options.optimizer,
     optimizer_state_bytes_per_param: optimizer.stateBytes() / model.numParameters(),
     params: model.numParameters(),
     steps: options.steps,
     tokens: options.steps * tokensPerStep,
     lr,
-    checkpoint,
+    run: runDir,
+    checkpoint: lastCheckpoint,
+    resumed_from: startStep,
     sample,
     losses,
     val_losses: valLosses,
   };
+  const { losses: _l, sample: _s, ...line } = summary;
+  await writeFileAtomic(join(runDir, 'summary.json'), `${JSON.stringify(line, null, 2)}\n`);
+  optimizer.dispose();
+  model.dispose();
+  return summary;
 }
 
-const cpuBackends = new Map<number | undefined, CpuBackend>();
+/** The config fields as written to config.json (callbacks and run-control flags left out). */
+function pickConfig(options: TrainOptions): RunConfig {
+  const { resume: _r, overwrite: _o, signal: _s, onStep: _a, onEval: _b, onWarning: _c, ...config } = options;
+  return config;
+}
 
-/** The backend named in the options (CPU backends are shared per thread count: their workers live on). */
-async function backendFor(options: TrainOptions) {
-  if (options.backend !== 'cpu') return getBackend(options.backend);
-  let backend = cpuBackends.get(options.threads);
-  if (!backend) {
-    backend = createCpuBackend(options.threads ? { threads: options.threads } : {});
-    cpuBackends.set(options.threads, backend);
+function modelConfig(options: RunConfig, vocabSize: number) {
+  const dims = {
+    ...(options.width ? { dim: options.width, mlpHidden: 4 * options.width } : {}),
+    ...(options.layers ? { layers: options.layers } : {}),
+    ...(options.heads ? { heads: options.heads } : {}),
+    ...(options.context ? { contextLength: options.context } : {}),
+  };
+  return gptConfig(options.model, { recipe: options.recipe, seed: options.seed, vocabSize, ...dims });
+}
+
+/** Scalars the optimizer needs beyond its tensors to resume exactly (positions, seeds). */
+function optimizerScalars(optimizer: Optimizer): Record<string, StateScalar> | undefined {
+  return optimizer.stateDict().scalars;
+}
+
+function modelBytes(model: Gpt): Omit<MemoryByComponent, 'optimizer' | 'activations'> {
+  let weights = 0;
+  let state = 0;
+  for (const [, v] of model.namedVariables()) {
+    if (v.trainable) weights += v.size * 4;
+    else state += v.size * 4;
   }
-  return backend;
+  return { weights, gradients: weights, fp8ScalingState: state };
+}
+
+/** Warnings for operands whose saturated or flushed fraction is above the thresholds. */
+export function healthWarnings(
+  step: number,
+  health: readonly Fp8OperandHealth[],
+  { saturationWarn, underflowWarn }: { saturationWarn: number; underflowWarn: number },
+): HealthWarning[] {
+  const out: HealthWarning[] = [];
+  const pct = (f: number) => `${(f * 100).toPrecision(3)}%`;
+  for (const h of health) {
+    if (h.saturated > saturationWarn) {
+      out.push({
+        step,
+        layer: h.layer,
+        operand: h.operand,
+        kind: 'saturation',
+        fraction: h.saturated,
+        threshold: saturationWarn,
+        message: `step ${step}: ${h.layer} ${h.operand}: ${pct(h.saturated)} of elements saturate ${h.format} (|x·scale| > ${FP8_FORMATS[h.format].max}; amax ${h.amax.toPrecision(3)}, scale ${h.scale.toPrecision(3)}; threshold ${pct(saturationWarn)})`,
+      });
+    }
+    if (h.flushed > underflowWarn) {
+      out.push({
+        step,
+        layer: h.layer,
+        operand: h.operand,
+        kind: 'underflow',
+        fraction: h.flushed,
+        threshold: underflowWarn,
+        message: `step ${step}: ${h.layer} ${h.operand}: ${pct(h.flushed)} of nonzero elements flush to zero in ${h.format} (amax ${h.amax.toPrecision(3)}, scale ${h.scale.toPrecision(3)}; threshold ${pct(underflowWarn)})`,
+      });
+    }
+  }
+  return out;
 }
 
 function batchTensors(batch: TokenBatch): [Tensor, Tensor] {

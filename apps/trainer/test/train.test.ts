@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { firstNonFinite, parseTrainArgs, train, unigramCrossEntropy } from '../src/index.js';
+import { firstNonFinite, parseTrainArgs, readMetrics, train, unigramCrossEntropy } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'octet-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,15 +29,73 @@ describe('octet-train', () => {
     expect(summary.losses.every(Number.isFinite)).toBe(true);
     expect(summary.final_val_loss).toBeLessThan(Math.log(256));
     expect(summary.sample.startsWith('The ')).toBe(true);
-    expect(existsSync(join(dir, 'run', 'model.safetensors'))).toBe(true);
+    // Checkpoints at every evaluation (step 4) and at the end.
+    expect(summary.checkpoint).toBe(join(dir, 'run', 'checkpoints', 'step-000008'));
+    expect(existsSync(join(dir, 'run', 'checkpoints', 'step-000004', 'model.safetensors'))).toBe(true);
+    const config = JSON.parse(readFileSync(join(dir, 'run', 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ model: 'tiny', recipe: 'unitScaling', lr: 0.5, steps: 8, checkpointEvery: 4 });
+    const metrics = readMetrics(join(dir, 'run'));
+    expect(metrics.filter((r) => r.type === 'step').map((r) => r.loss)).toEqual(summary.losses);
+    expect(metrics.find((r) => r.type === 'step' && r.step === 8)).toMatchObject({ tokens: 8 * 4 * 32 });
+    expect(metrics.filter((r) => r.type === 'eval').map((r) => r.step)).toEqual([4, 8]);
+    const memory = metrics.find((r) => r.type === 'memory');
+    // AdamW: two f32 moments per weight.
+    expect(memory?.type === 'memory' && memory.bytes.optimizer === 2 * memory.bytes.weights).toBe(true);
+    await expect(train({ ...parseTrainArgs({ preset: 'tiny', steps: '1' }), outDir: join(dir, 'run') })).rejects.toThrow(
+      /already holds a run; allowed: --resume .* --overwrite/,
+    );
+  });
+
+  it('logs FP8 health of every GEMM operand and warns naming the layer', async () => {
+    // A tiny threshold so that some operand surely crosses it.
+    const options = parseTrainArgs({ preset: 'tiny-smoke', steps: '2', 'health-every': '1', 'eval-every': '2', threads: '1' });
+    const warnings: string[] = [];
+    await train({ ...options, underflowWarn: 0, outDir: join(dir, 'health'), onWarning: (w) => warnings.push(w.message) });
+    const health = readMetrics(join(dir, 'health')).filter((r) => r.type === 'health');
+    expect(health.map((r) => r.step)).toEqual([1, 2]);
+    const layers = health[0]!.type === 'health' ? health[0]!.layers : [];
+    expect(layers).toHaveLength(2 * 6 * 3);
+    expect(layers.find((l) => l.layer === 'blocks.0.attn.q' && l.operand === 'w')).toMatchObject({ format: 'e4m3fn', scale: 1 });
+    expect(layers.every((l) => l.amax > 0 && l.saturated >= 0 && l.flushed >= 0 && l.flushed <= 1)).toBe(true);
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(warnings[0]).toMatch(/^step 1: blocks\.\d\.(attn|mlp)\.\w+ (x|w|dy): .* flush to zero/);
+  });
+
+  it('takes a YAML or JSON config; presets < file < flags; errors name the field and what is allowed', () => {
+    const yaml = join(dir, 'run.yaml');
+    writeFileSync(yaml, 'model: tiny\nrecipe: delayed\nsteps: 30\nbatch: 2\noptimizer: adamw8bit\n');
+    const config = parseTrainArgs({ preset: 'tiny-smoke', config: yaml, steps: '7' });
+    expect(config).toMatchObject({ model: 'tiny', recipe: 'delayed', steps: 7, batch: 2, optimizer: 'adamw8bit', lr: 3e-3 });
+    // From the preset, untouched by file and flags:
+    expect(config).toMatchObject({ checkpointEvery: 5, healthEvery: 5, outDir: 'runs/default' });
+    expect(parseTrainArgs({ name: 'exp1' }).outDir).toBe('runs/exp1');
+    const json = join(dir, 'bad.json');
+    writeFileSync(json, JSON.stringify({ steps: 0, recipe: 'fp4', betas: [0.9, 2], stepz: 1 }));
+    const error = (() => {
+      try {
+        parseTrainArgs({ config: json });
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(error).toContain('bad.json: unknown field "stepz"; allowed: name, outDir, model');
+    expect(error).toContain('bad.json: steps: got 0; allowed: an integer ≥ 1');
+    expect(error).toContain('bad.json: recipe: got "fp4"; allowed: f32, bf16, unitScaling, delayed, current');
+    expect(error).toContain('bad.json: betas.1: got 2; allowed: a number in [0, 1]');
+    writeFileSync(join(dir, 'broken.yaml'), 'steps: [1,');
+    expect(() => parseTrainArgs({ config: join(dir, 'broken.yaml') })).toThrow(/--config .*broken\.yaml: not valid YAML/);
+    expect(() => parseTrainArgs({ preset: 'huge' })).toThrow(/--preset: got "huge"; allowed: default, tiny, small, medium, tiny-smoke/);
+    expect(() => parseTrainArgs({ resume: join(dir, 'nowhere') })).toThrow(/--resume: got ".*nowhere"; allowed: a run directory/);
   });
 
   it('rejects bad flags, naming the flag and what is allowed', () => {
     expect(() => parseTrainArgs({ recipe: 'fp4' })).toThrow(/--recipe: got "fp4"; allowed: f32, bf16, unitScaling, delayed, current/);
     expect(() => parseTrainArgs({ preset: 'xl' })).toThrow(/--preset: got "xl"/);
-    expect(() => parseTrainArgs({ backend: 'tpu' })).toThrow(/--backend: got "tpu"/);
+    expect(() => parseTrainArgs({ model: 'xl' })).toThrow(/--model: got "xl"; allowed: tiny, small, medium/);
+    expect(() => parseTrainArgs({ backend: 'tpu' })).toThrow(/--backend: got "tpu"; allowed: cpu, webgpu, tfjs/);
     expect(() => parseTrainArgs({ steps: '0' })).toThrow(/--steps: got "0"; allowed: an integer ≥ 1/);
-    expect(() => parseTrainArgs({ lr: '-1' })).toThrow(/--lr/);
+    expect(() => parseTrainArgs({ steps: 'many' })).toThrow(/--steps: got "many"; allowed: an integer/);
+    expect(() => parseTrainArgs({ lr: '-1' })).toThrow(/--lr: got "-1"; allowed: a number > 0/);
   });
 
   it('measures the unigram baseline as cross-entropy under train frequencies', () => {
@@ -68,6 +126,61 @@ describe('octet-train', () => {
     const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(summary).toMatchObject({ recipe: 'unitScaling', backend: 'cpu', steps: 3, preset: 'tiny' });
     expect(Object.keys(summary)).toEqual(expect.arrayContaining(['final_val_loss', 'tokens_per_s', 'params', 'checkpoint']));
+  });
+
+  it('compares recipes × optimizers: a table, results and a report', async () => {
+    const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
+    const out = join(dir, 'compare');
+    const flags = ['--preset', 'tiny-smoke', '--steps', '3', '--eval-every', '3', '--health-every', '0'];
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      cli,
+      'compare',
+      '--recipes',
+      'f32',
+      '--optimizers',
+      'adamw,adamw8bit',
+      '--out',
+      out,
+      ...flags,
+    ]);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^\| recipe \| optimizer \| peak lr \| final val loss \| vs f32 \| optimizer bytes\/param/);
+    expect(
+      lines.slice(2).map((l) =>
+        l
+          .split('|')
+          .slice(1, 3)
+          .map((c) => c.trim()),
+      ),
+    ).toEqual([
+      ['f32', 'adamw'],
+      ['f32', 'adamw8bit'],
+    ]);
+    // AdamW holds two f32 moments per parameter; the 8-bit one about a quarter of that.
+    expect(lines[2]).toContain('| 8.00 |');
+    expect(readFileSync(join(out, 'compare.md'), 'utf8').trim()).toBe(stdout.trim());
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('f32-adamw8bit');
+  });
+
+  it('sweeps lr across widths and records the best lr per width', async () => {
+    const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
+    const out = join(dir, 'sweep');
+    const args = ['sweep', '--recipes', 'unitScaling', '--widths', '16,32', '--lr-factors', '0.01,1', '--out', out];
+    await promisify(execFile)(process.execPath, [cli, ...args, '--preset', 'tiny-smoke', '--steps', '4', '--eval-every', '4']);
+    const result = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
+    expect(result.widths).toEqual([16, 32]);
+    const [unit] = result.parametrisations;
+    expect(unit.results.map((r: { width: number; lr: number }) => [r.width, r.lr])).toEqual([
+      [16, 0.005],
+      [16, 0.5],
+      [32, 0.005],
+      [32, 0.5],
+    ]);
+    // An lr 100× too small barely moves the loss in 4 steps: the default wins at both widths.
+    expect(unit.bestLr).toEqual({ '16': 0.5, '32': 0.5 });
+    expect(unit.bestLrSpreadSteps).toBe(0);
+    expect(readFileSync(join(out, 'sweep.md'), 'utf8')).toContain('| μnit Scaling (unit parametrisation) | 0.5 (');
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('data-chart="sweep-0"');
   });
 });
 
@@ -109,5 +222,17 @@ describe('octet-train --backend webgpu', async () => {
     const cpu = await train({ ...options, backend: 'cpu', threads: 1, outDir: join(dir, 'cpu') });
     expect(gpu.backend).toBe('webgpu');
     for (const [step, loss] of gpu.losses.entries()) expect(Math.abs(loss - cpu.losses[step]!) / cpu.losses[step]!).toBeLessThan(1e-3);
+  });
+});
+
+describe('octet-train --backend tfjs', () => {
+  it('trains on the tfjs engine it finds (wasm here) with the loss curve of the CPU backend', async () => {
+    const options = parseTrainArgs({ preset: 'tiny-smoke', steps: '6', 'eval-every': '6', 'checkpoint-every': '6', 'health-every': '0' });
+    const tfjs = await train({ ...options, backend: 'tfjs', outDir: join(dir, 'tfjs') });
+    const cpu = await train({ ...options, backend: 'cpu', threads: 1, outDir: join(dir, 'cpu-for-tfjs') });
+    expect(tfjs.backend).toBe('tfjs');
+    expect(tfjs.losses).toHaveLength(6);
+    for (const [step, loss] of tfjs.losses.entries()) expect(Math.abs(loss - cpu.losses[step]!) / cpu.losses[step]!).toBeLessThan(1e-3);
+    expect(Math.abs(tfjs.final_val_loss - cpu.final_val_loss) / cpu.final_val_loss).toBeLessThan(1e-3);
   });
 });

@@ -4,6 +4,8 @@
  */
 
 import { type AnyTypedArray, type Backend, type DataId, type DType, type KernelConfig, kernelTable, type TensorInfo } from '@octet/core';
+import type { WasmModule } from './fast/wasm-api.js';
+import { WasmKernels } from './fast/wasm-kernels.js';
 import { GemmPool } from './gemm-pool.js';
 
 /** The storage handle: the values themselves, behind an object the engine treats as opaque. */
@@ -22,17 +24,23 @@ export function output(values: AnyTypedArray, shape: readonly number[], dtype: D
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   readonly kernels;
-  /** Spreads large GEMMs over the cores; null when single-threaded. */
+  /** The WASM SIMD kernels and their threads; null for the reference kernels alone. */
+  readonly wasm: WasmKernels | null;
+  /** Spreads the reference kernels' large GEMMs over the cores; null when single-threaded or when the WASM kernels run. */
   readonly gemmPool: GemmPool | null;
 
-  constructor(configs: readonly KernelConfig[], { threads = 1 }: { threads?: number } = {}) {
+  constructor(
+    configs: readonly KernelConfig[],
+    { threads = 1, wasmModule = null }: { threads?: number; wasmModule?: WasmModule | null } = {},
+  ) {
     this.kernels = kernelTable(configs);
-    this.gemmPool = GemmPool.create(threads);
+    this.wasm = wasmModule ? new WasmKernels(wasmModule, { threads }) : null;
+    this.gemmPool = this.wasm ? null : GemmPool.create(threads);
   }
 
-  /** Threads that run GEMMs (1: the calling thread only). */
+  /** Threads that run matmuls (1: the calling thread only). */
   get threads(): number {
-    return this.gemmPool?.threadCount ?? 1;
+    return this.wasm?.threadCount ?? this.gemmPool?.threadCount ?? 1;
   }
 
   write(data: AnyTypedArray, shape: readonly number[], dtype: DType): TensorInfo {

@@ -1,19 +1,43 @@
 import { check, registerBackend } from '@octet/core';
 import { CpuBackend } from './base.js';
-import { CPU_KERNELS } from './register-all-kernels.js';
+import type { WasmModule } from './fast/wasm-api.js';
+import { loadKernelsModule } from './fast/wasm-module.js';
+import { CPU_FAST_KERNELS, CPU_KERNELS } from './register-all-kernels.js';
 
 export { CpuBackend } from './base.js';
-export { CPU_KERNELS } from './register-all-kernels.js';
+export type { WasmModule } from './fast/wasm-api.js';
+export { kernelsWasmUrl } from './fast/wasm-module.js';
+export { CPU_FAST_KERNELS, CPU_KERNELS } from './register-all-kernels.js';
+
+export type CpuKernels = 'fast' | 'reference';
 
 export interface CpuBackendOptions {
-  /** Worker threads for large matmuls (default: one per core; 1 runs everything on the calling thread, as in browsers). */
+  /** Threads for large matmuls (default: one per core; 1 runs everything on the calling thread, as in browsers). */
   threads?: number;
+  /**
+   * 'fast' (default): WASM SIMD matmuls (FP8 decoded inside the kernels) beside the reference
+   * kernels; 'reference': the TypeScript reference kernels alone, the oracle for every backend.
+   */
+  kernels?: CpuKernels;
+  /**
+   * The compiled kernels (dist/kernels.wasm, at `kernelsWasmUrl`). Node reads them itself; browsers
+   * pass the module they compiled (e.g. `await WebAssembly.compileStreaming(fetch(kernelsWasmUrl))`).
+   * Without it the fast kernels fall back to the reference ones.
+   */
+  wasmModule?: WasmModule;
 }
 
-/** The TypeScript reference backend: every kernel, clear and obviously correct; the oracle for the others. */
-export function createCpuBackend({ threads = defaultThreads() }: CpuBackendOptions = {}): CpuBackend {
+/** The CPU backend: WASM SIMD matmuls on every core by default, the TypeScript reference kernels otherwise. */
+export function createCpuBackend({ threads = defaultThreads(), kernels = 'fast', wasmModule }: CpuBackendOptions = {}): CpuBackend {
   check(Number.isInteger(threads) && threads >= 1, 'threads', threads, 'an integer ≥ 1');
-  return new CpuBackend(CPU_KERNELS, { threads });
+  check(kernels === 'fast' || kernels === 'reference', 'kernels', kernels, "'fast' or 'reference'");
+  if (kernels === 'reference') return new CpuBackend(CPU_KERNELS, { threads });
+  return new CpuBackend(CPU_FAST_KERNELS, { threads, wasmModule: wasmModule ?? loadKernelsModule() });
+}
+
+/** The TypeScript reference backend on the calling thread alone: the oracle the other backends are checked against. */
+export function createReferenceBackend(): CpuBackend {
+  return createCpuBackend({ threads: 1, kernels: 'reference' });
 }
 
 function defaultThreads(): number {

@@ -1,5 +1,8 @@
 /** The CPU backend's kernels, as one explicit list. */
 import type { KernelConfig } from '@octet/core';
+import { binaryConfig as fastBinaryConfig } from './fast/Binary.js';
+import { matMulConfig as fastMatMulConfig } from './fast/MatMul.js';
+import { scaledMatMulConfig as fastScaledMatMulConfig } from './fast/ScaledMatMul.js';
 import { affineConfig } from './kernels/Affine.js';
 import { binaryConfig } from './kernels/Binary.js';
 import { castConfig } from './kernels/Cast.js';
@@ -47,3 +50,14 @@ export const CPU_KERNELS: readonly KernelConfig[] = [
   softmaxCrossEntropyConfig,
   ropeConfig,
 ];
+
+/**
+ * The fast kernels: WASM SIMD matmuls (each falls back to its reference twin when the backend has
+ * no WASM module) and a Binary whose arithmetic loops V8 can inline.
+ */
+const FAST_KERNELS: readonly KernelConfig[] = [fastMatMulConfig, fastScaledMatMulConfig, fastBinaryConfig];
+
+/** The reference list with the hot kernels replaced by their WASM SIMD versions. */
+export const CPU_FAST_KERNELS: readonly KernelConfig[] = CPU_KERNELS.map(
+  (config) => FAST_KERNELS.find((fast) => fast.kernelName === config.kernelName) ?? config,
+);

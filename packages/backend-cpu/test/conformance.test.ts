@@ -3,6 +3,8 @@
 import { runConformance } from '../../conformance/src/index.js';
 import { createCpuBackend } from '../src/index.js';
 
-// The reference against itself, with two threads: proves the suite runs, and that the worker-thread
-// matmuls agree with the single-threaded reference. Nothing is skipped.
+// The fast (WASM SIMD) kernels on two threads against the single-threaded reference. Nothing is skipped.
 runConformance('cpu', () => createCpuBackend({ threads: 2 }));
+
+// The reference kernels with their worker-thread matmuls against the single-threaded reference.
+runConformance('cpu reference, 2 threads', () => createCpuBackend({ threads: 2, kernels: 'reference' }));

@@ -57,6 +57,26 @@ describe('engine', () => {
     }
   });
 
+  it('two backends in one process: storage is freed and read by the backend that holds it, and mixing them is an error', async () => {
+    const home = ENGINE.backend;
+    const other = createCpuBackend({ threads: 1 });
+    const freedOnOther: unknown[] = [];
+    other.disposeData = (dataId) => freedOnOther.push(dataId);
+    try {
+      setBackend(other);
+      const away = op.tensor([1, 2, 3], [3]);
+      setBackend(home);
+      const here = op.tensor([1, 2, 3], [3]);
+      expect(() => op.add(away, here)).toThrow(/input of Binary: the tensor lives on backend cpu, but the active backend is cpu/);
+      expect(await away.data()).toEqual(new Float32Array([1, 2, 3]));
+      away.dispose(); // with `home` active: still freed on `other`
+      expect(freedOnOther).toEqual([away.dataId]);
+      here.dispose();
+    } finally {
+      setBackend(home);
+    }
+  });
+
   it('bad shapes get errors naming the argument', () => {
     expect(() => op.tensor([1, 2, 3], [2, 2])).toThrow(/values: got "3 values"; allowed: 4 values for shape \[2, 2\]/);
     expect(() => op.matMul(op.zeros([2, 3]), op.zeros([4, 5]))).toThrow(/matMul: inner dimensions/);

@@ -2,7 +2,7 @@
  * Incremental decoding of an exported GPT on onnxruntime-node's CPU provider: a prompt is
  * prefilled once, then each step feeds one new token per sequence with the cached keys and
  * values. Several sequences of different lengths decode together in one session run: their caches
- * are left-padded to the longest and masked with attention_mask.
+ * and new tokens are left-padded to the longest and masked with attention_mask.
  */
 import { check } from '@octet/core';
 import type { Gpt, GptConfig } from '@octet/models';
@@ -66,8 +66,34 @@ export class OnnxGptGenerator {
   }
 
   /**
-   * The batched step under prefill and decode: every sequence brings the same number of new tokens;
-   * caches are left-padded to the longest, the padding masked out.
+   * One step for sequences bringing different numbers of new tokens (prompts beside decoding
+   * sequences); returns each one's next-token logits (vocab) and new cache. Sequences are grouped
+   * by token count, one session run per group, so a one-token decode is never padded to a prompt.
+   */
+  async step(
+    items: readonly { tokens: readonly number[]; cache?: OnnxKvCache }[],
+  ): Promise<{ logits: Float32Array; cache: OnnxKvCache }[]> {
+    const V = this.config.vocabSize;
+    const groups = new Map<number, number[]>();
+    items.forEach(({ tokens }, i) => {
+      const key = tokens.length === 1 ? 1 : 0; // decoding sequences apart from prompts
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    const results = new Array<{ logits: Float32Array; cache: OnnxKvCache }>(items.length);
+    for (const indices of groups.values()) {
+      const group = indices.map((i) => ({ tokens: items[i]!.tokens, cache: items[i]!.cache ?? this.emptyCache() }));
+      const outputs = await this.run(group);
+      outputs.forEach(({ logits, cache }, j) => {
+        results[indices[j]!] = { logits: logits.slice(logits.length - V), cache };
+      });
+    }
+    return results;
+  }
+
+  /**
+   * The batched run under prefill, decode and step. Each sequence's cache and new tokens are
+   * left-padded (to the longest cache P and the most new tokens T), padding masked out:
+   * [cache padding | cache | token padding | tokens]. Returns the logits of every new position.
    */
   private async run(
     items: readonly { tokens: readonly number[]; cache: OnnxKvCache }[],
@@ -75,23 +101,30 @@ export class OnnxGptGenerator {
     const { layers, heads: H, contextLength, vocabSize: V } = this.config;
     const D = this.headDim;
     const B = items.length;
-    const T = items[0]!.tokens.length;
     check(B > 0, 'decode batch', '[]', 'at least one sequence');
     for (const [i, { tokens, cache }] of items.entries()) {
-      check(tokens.length === T, `batch item ${i} token count`, tokens.length, `${T} (the same for every sequence in a step)`);
-      check(cache.length + T <= contextLength, `batch item ${i} length`, cache.length + T, `at most the context length ${contextLength}`);
+      check(tokens.length > 0, `batch item ${i} tokens`, '[]', 'at least one token id');
+      check(
+        cache.length + tokens.length <= contextLength,
+        `batch item ${i} length`,
+        cache.length + tokens.length,
+        `at most the context length ${contextLength}`,
+      );
       for (const id of tokens) check(Number.isInteger(id) && id >= 0 && id < V, `batch item ${i} token id`, id, `an integer in [0, ${V})`);
     }
     const P = Math.max(...items.map((item) => item.cache.length));
+    const T = Math.max(...items.map((item) => item.tokens.length));
     const ids = new BigInt64Array(B * T);
     const positions = new BigInt64Array(B * T);
     const mask = new BigInt64Array(B * (P + T));
     items.forEach(({ tokens, cache }, b) => {
+      const pad = T - tokens.length;
       for (let t = 0; t < T; t++) {
-        ids[b * T + t] = BigInt(tokens[t]!);
-        positions[b * T + t] = BigInt(cache.length + t);
+        ids[b * T + t] = t < pad ? 0n : BigInt(tokens[t - pad]!);
+        positions[b * T + t] = BigInt(cache.length + Math.max(0, t - pad));
       }
-      for (let j = P - cache.length; j < P + T; j++) mask[b * (P + T) + j] = 1n;
+      for (let j = P - cache.length; j < P; j++) mask[b * (P + T) + j] = 1n;
+      for (let j = P + pad; j < P + T; j++) mask[b * (P + T) + j] = 1n;
     });
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [B, T]),
@@ -113,14 +146,18 @@ export class OnnxGptGenerator {
     const outputs = await this.session.run(feeds);
     const logits = outputs.logits!.data as Float32Array; // (B, T, V)
     const total = P + T;
-    return items.map(({ cache }, b) => {
-      const L = cache.length + T;
+    return items.map(({ tokens, cache }, b) => {
+      const past = cache.length;
+      const fresh = tokens.length;
+      const L = past + fresh;
+      // This sequence's entries: its cache at [P - past, P), its new tokens at [total - fresh, total).
       const slice = (name: string) => {
         const present = outputs[name]!.data as Float32Array; // (B, H, P+T, D)
         const own = new Float32Array(H * L * D);
         for (let h = 0; h < H; h++) {
-          const start = ((b * H + h) * total + (total - L)) * D;
-          own.set(present.subarray(start, start + L * D), h * L * D);
+          const row = (b * H + h) * total;
+          own.set(present.subarray((row + P - past) * D, (row + P) * D), h * L * D);
+          own.set(present.subarray((row + total - fresh) * D, (row + total) * D), (h * L + past) * D);
         }
         return own;
       };
@@ -129,7 +166,7 @@ export class OnnxGptGenerator {
         next.keys.push(slice(`present.${l}.key`));
         next.values.push(slice(`present.${l}.value`));
       }
-      return { logits: logits.slice(b * T * V, (b + 1) * T * V), cache: next };
+      return { logits: logits.slice((b * T + T - fresh) * V, (b + 1) * T * V), cache: next };
     });
   }
 

@@ -74,6 +74,8 @@ describe('exportGptToOnnx', () => {
 
   for (const [recipe, lr] of [
     ['unitScaling', 0.05],
+    ['delayed', 0.5],
+    ['current', 0.5],
     ['f32', 0.5],
   ] as const) {
     it(`gives backend-cpu's logits on a trained tiny ${recipe} checkpoint (within ${RELATIVE_TOLERANCE} of max |logit|)`, async () => {
@@ -164,6 +166,36 @@ describe('OnnxGptGenerator', () => {
     // b's last step matches backend-cpu's full forward of b.
     const expected = (await cpuLogits(served, [b!])).subarray(23 * V, 24 * V);
     expect(maxAbsDifference(stepB.logits, expected)).toBeLessThan(1e-4 * maxAbs(expected));
+    await generator.release();
+    served.dispose();
+  });
+
+  it('steps prompts of different lengths beside decoding sequences, each to its full-forward logits', async () => {
+    const { dir, served } = await trainedCheckpoint('unitScaling', 0.05, 'kv-cache');
+    const generator = await createOnnxGenerator(dir, { threads: 1 });
+    const V = generator.config.vocabSize;
+    const [a, b] = rows(20);
+    const c = rows(20, 25)[1];
+    const full = await Promise.all([a!, b!, c!].map(async (ids) => (await generator.prefill(ids)).logits));
+    const row = (logits: Float32Array, t: number) => logits.subarray(t * V, (t + 1) * V);
+    // a and b: prompts of 5 and 9 tokens in one step; then a and b decode while c's 7-token prompt joins.
+    const [stepA, stepB] = await generator.step([{ tokens: a!.slice(0, 5) }, { tokens: b!.slice(0, 9) }]);
+    expect(maxAbsDifference(stepA!.logits, row(full[0]!, 4))).toBeLessThan(1e-4 * maxAbs(row(full[0]!, 4)));
+    expect(maxAbsDifference(stepB!.logits, row(full[1]!, 8))).toBeLessThan(1e-4 * maxAbs(row(full[1]!, 8)));
+    const [nextA, nextB, stepC] = await generator.step([
+      { tokens: [a![5]!], cache: stepA!.cache },
+      { tokens: b!.slice(9, 12), cache: stepB!.cache },
+      { tokens: c!.slice(0, 7) },
+    ]);
+    for (const [result, logits, t, length] of [
+      [nextA!, full[0]!, 5, 6],
+      [nextB!, full[1]!, 11, 12],
+      [stepC!, full[2]!, 6, 7],
+    ] as const) {
+      expect(result.logits.length).toBe(V);
+      expect(maxAbsDifference(result.logits, row(logits, t))).toBeLessThan(1e-4 * maxAbs(row(logits, t)));
+      expect(result.cache.length).toBe(length);
+    }
     await generator.release();
     served.dispose();
   });

@@ -1,4 +1,4 @@
-import { createCpuBackend } from '@octet/backend-cpu';
+import { createReferenceBackend } from '@octet/backend-cpu';
 import { type Backend, getActiveBackend, KERNEL_NAMES, type KernelName, setBackend } from '@octet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConformanceContext, makeTest } from './harness.js';
@@ -48,7 +48,7 @@ export function runConformance(name: string, createBackend: () => Backend | Prom
       } catch {
         previous = null; // no backend was set before the suite
       }
-      reference = createCpuBackend({ threads: 1 });
+      reference = createReferenceBackend();
       backend = await createBackend();
     });
     afterAll(() => {

@@ -43,7 +43,8 @@ export interface MemoryInfo {
 
 class Engine {
   private activeBackend: Backend | null = null;
-  private readonly refCounts = new Map<DataId, { count: number; bytes: number }>();
+  /** Live storage: its tensor count, size, and the backend that holds it (not always the active one). */
+  private readonly refCounts = new Map<DataId, { count: number; bytes: number; owner: Backend }>();
   private readonly disposed = new WeakSet<Tensor>();
   private readonly scopes: Set<Tensor>[] = [];
   private readonly gradients = new Map<KernelName, GradFunc>();
@@ -90,7 +91,8 @@ class Engine {
     const entry = this.refCounts.get(dataId);
     if (entry) entry.count++;
     else {
-      this.refCounts.set(dataId, { count: 1, bytes });
+      // New storage is always made by the active backend (write or a kernel).
+      this.refCounts.set(dataId, { count: 1, bytes, owner: this.backend });
       this.numBytes += bytes;
     }
   }
@@ -101,7 +103,7 @@ class Engine {
     if (--entry.count > 0) return;
     this.refCounts.delete(dataId);
     this.numBytes -= entry.bytes;
-    this.backend.disposeData(dataId);
+    entry.owner.disposeData(dataId);
   }
 
   isDisposed(tensor: Tensor): boolean {
@@ -177,14 +179,19 @@ class Engine {
 
   read(tensor: Tensor): Promise<AnyTypedArray> {
     this.assertLive(tensor, 'data()');
-    return this.backend.read(tensor);
+    return this.ownerOf(tensor).read(tensor);
   }
 
   readSync(tensor: Tensor): AnyTypedArray {
     this.assertLive(tensor, 'dataSync()');
-    const { readSync } = this.backend;
-    if (!readSync) throw new Error(`backend ${this.backend.name} has no synchronous read: use await tensor.data()`);
-    return readSync.call(this.backend, tensor);
+    const owner = this.ownerOf(tensor);
+    if (!owner.readSync) throw new Error(`backend ${owner.name} has no synchronous read: use await tensor.data()`);
+    return owner.readSync(tensor);
+  }
+
+  /** The backend holding a tensor's storage. */
+  ownerOf(tensor: Tensor): Backend {
+    return this.refCounts.get(tensor.dataId)?.owner ?? this.backend;
   }
 
   // ---------- kernels and autograd ----------
@@ -194,7 +201,16 @@ class Engine {
     const kernel = backend.kernels.get(kernelName);
     if (!kernel) throw new Error(`kernel ${kernelName} is not implemented by backend ${backend.name}`);
     const flatInputs = flattenInputs(inputs);
-    for (const input of flatInputs) this.assertLive(input, `input of ${kernelName}`);
+    for (const input of flatInputs) {
+      this.assertLive(input, `input of ${kernelName}`);
+      const owner = this.ownerOf(input);
+      if (owner !== backend) {
+        throw new Error(
+          `input of ${kernelName}: the tensor lives on backend ${owner.name}, but the active backend is ${backend.name}; ` +
+            'run ops on the backend that holds their inputs (copy with tensor(await t.data(), t.shape) to move one)',
+        );
+      }
+    }
     const output = this.makeTensor(kernel({ inputs, attrs, backend }));
     const gradFunc = this.gradients.get(kernelName);
     const tape = this.tape;

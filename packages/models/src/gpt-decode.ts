@@ -1,8 +1,9 @@
 /**
  * Inference-only GPT forward with a KV cache, built from a Gpt's own modules (gpt.ts is untouched):
- * prefill a prompt once, then feed one token per step. Several sequences step together: every
- * Linear (q, k, v, out, MLP, head) runs once on all of their rows, and attention runs per sequence
- * against that sequence's cache, so sequences of different lengths need no padding.
+ * prefill a prompt once, then feed one token per step. Several sequences step together, each
+ * bringing any number of new tokens (a prompt being prefilled beside sequences decoding one token):
+ * their rows are laid end to end, every Linear (q, k, v, out, MLP) runs once on all of them, and
+ * attention runs per sequence against that sequence's cache, so nothing is padded.
  */
 
 import type { Block, CausalSelfAttention } from '@octet/core';
@@ -17,10 +18,16 @@ export interface GptKvCache {
 }
 
 export interface GptDecodeResult {
-  /** Logits of every new position, (T, vocab). */
+  /** Logits of every new position, (T, vocab); only the last position's (vocab) from `step`. */
   logits: Float32Array;
   /** The extended cache (the one passed in is consumed). */
   cache: GptKvCache;
+}
+
+/** New tokens for one sequence, after what its cache holds (a new sequence when the cache is omitted). */
+export interface GptStepItem {
+  tokens: readonly number[];
+  cache?: GptKvCache;
 }
 
 export class GptDecoder {
@@ -42,16 +49,29 @@ export class GptDecoder {
     return { length: 0, keys: [], values: [] };
   }
 
-  /** Runs `tokens` after what `cache` holds (a new sequence when omitted). */
+  /** Runs `tokens` after what `cache` holds (a new sequence when omitted); logits of every new position. */
   async prefill(tokens: readonly number[], cache: GptKvCache = this.emptyCache()): Promise<GptDecodeResult> {
-    check(tokens.length > 0, 'prefill tokens', '[]', 'at least one token id');
-    const [result] = await this.run([{ tokens, cache }]);
+    const [result] = await this.run([{ tokens, cache }], false);
     return result!;
   }
 
   /** One decode step for several sequences: token i follows cache i. */
   decode(steps: readonly { token: number; cache: GptKvCache }[]): Promise<GptDecodeResult[]> {
-    return this.run(steps.map(({ token, cache }) => ({ tokens: [token], cache })));
+    return this.run(
+      steps.map(({ token, cache }) => ({ tokens: [token], cache })),
+      true,
+    );
+  }
+
+  /**
+   * One batched forward for sequences bringing different numbers of tokens (prompts to prefill
+   * and sequences decoding, together); returns each one's next-token logits (vocab) and new cache.
+   */
+  step(items: readonly GptStepItem[]): Promise<GptDecodeResult[]> {
+    return this.run(
+      items.map(({ tokens, cache }) => ({ tokens, cache: cache ?? this.emptyCache() })),
+      true,
+    );
   }
 
   /** Frees a cache's tensors. */
@@ -61,30 +81,51 @@ export class GptDecoder {
     cache.values = [];
   }
 
-  private async run(items: readonly { tokens: readonly number[]; cache: GptKvCache }[]): Promise<GptDecodeResult[]> {
+  /**
+   * The forward under prefill, decode and step. Rows of all items lie end to end in one (1, N, C)
+   * activation; `lastOnly` runs the head on each item's last row only (all a sampler needs).
+   */
+  private async run(items: readonly { tokens: readonly number[]; cache: GptKvCache }[], lastOnly: boolean): Promise<GptDecodeResult[]> {
     const { contextLength, vocabSize: V, layers } = this.config;
-    const B = items.length;
-    check(B > 0, 'decode batch', '[]', 'at least one sequence');
-    const T = items[0]!.tokens.length;
+    check(items.length > 0, 'decode batch', '[]', 'at least one sequence');
+    const offsets: number[] = [];
+    let N = 0;
     for (const [i, { tokens, cache }] of items.entries()) {
-      check(tokens.length === T, `batch item ${i} token count`, tokens.length, `${T} (the same for every sequence in a step)`);
-      check(cache.length + T <= contextLength, `batch item ${i} length`, cache.length + T, `at most the context length ${contextLength}`);
+      check(tokens.length > 0, `batch item ${i} tokens`, '[]', 'at least one token id');
+      check(
+        cache.length + tokens.length <= contextLength,
+        `batch item ${i} length`,
+        cache.length + tokens.length,
+        `at most the context length ${contextLength}`,
+      );
       for (const id of tokens) check(Number.isInteger(id) && id >= 0 && id < V, `batch item ${i} token id`, id, `an integer in [0, ${V})`);
+      offsets.push(N);
+      N += tokens.length;
     }
-    const next: GptKvCache[] = items.map(({ cache }) => ({ length: cache.length + T, keys: [], values: [] }));
+    const rows = items.map(({ tokens, cache }, b) => ({ offset: offsets[b]!, count: tokens.length, cache }));
+    const next: GptKvCache[] = items.map(({ tokens, cache }) => ({ length: cache.length + tokens.length, keys: [], values: [] }));
     const logits = tidy(() => {
-      let h = this.model.embedding.apply(op.tensor(Int32Array.from(items.flatMap((item) => item.tokens)), [B, T])); // (B, T, C)
+      let h = this.model.embedding.apply(op.tensor(Int32Array.from(items.flatMap((item) => item.tokens)), [1, N])); // (1, N, C)
       for (let l = 0; l < layers; l++) {
         const block = this.model.blocks[l]!;
-        const attend = (x: Tensor) => this.attention(block.attention, x, l, items, next);
+        const attend = (x: Tensor) => this.attention(block.attention, x, l, rows, next);
         h = this.block(block, h, attend);
       }
-      return keep(this.model.head.apply(this.model.finalNorm.apply(h))); // (B, T, V)
+      h = this.model.finalNorm.apply(h);
+      if (lastOnly) {
+        const last = Int32Array.from(rows, ({ offset, count }) => offset + count - 1);
+        h = op.gather(op.reshape(h, [N, h.shape[2]!]), op.tensor(last, [rows.length]));
+      }
+      return keep(this.model.head.apply(h)); // (1, N, V), or (items, V) with lastOnly
     });
     const values = (await logits.data()) as Float32Array;
     logits.dispose();
     for (const { cache } of items) this.release(cache);
-    return next.map((cache, b) => ({ logits: values.slice(b * T * V, (b + 1) * T * V), cache }));
+    return next.map((cache, b) => {
+      const { offset, count } = rows[b]!;
+      const logitsOf = lastOnly ? values.slice(b * V, (b + 1) * V) : values.slice(offset * V, (offset + count) * V);
+      return { logits: logitsOf, cache };
+    });
   }
 
   /** Block.apply with attention replaced by the cached version. */
@@ -103,28 +144,29 @@ export class GptDecoder {
     attention: CausalSelfAttention,
     x: Tensor,
     layer: number,
-    items: readonly { cache: GptKvCache }[],
+    rows: readonly { offset: number; count: number; cache: GptKvCache }[],
     next: GptKvCache[],
   ): Tensor {
-    const [B, T, C] = x.shape as [number, number, number];
+    const [, N, C] = x.shape as [number, number, number];
     const { heads: H, ropeBase, scoreScale } = attention.options;
     const D = attention.headDim;
-    const heads = (t: Tensor) => op.transpose(op.reshape(t, [B, T, H, D]), [0, 2, 1, 3]); // (B, H, T, D)
+    const heads = (t: Tensor) => op.transpose(op.reshape(t, [1, N, H, D]), [0, 2, 1, 3]); // (1, H, N, D)
     const q = heads(attention.q.apply(x));
     const k = heads(attention.k.apply(x));
     const v = heads(attention.v.apply(x));
-    const outputs = items.map(({ cache }, b) => {
-      const row = (t: Tensor) => op.slice(t, [b, 0, 0, 0], [1, H, T, D]); // (1, H, T, D)
+    const outputs = rows.map(({ offset, count, cache }, b) => {
+      const own = (t: Tensor) => (rows.length === 1 ? t : op.slice(t, [0, 0, offset, 0], [1, H, count, D])); // (1, H, T, D)
       const rope = { base: ropeBase, offset: cache.length };
-      const ownQ = op.rope(row(q), rope);
-      const keys = cache.length > 0 ? op.concat([cache.keys[layer]!, op.rope(row(k), rope)], 2) : op.rope(row(k), rope); // (1, H, L+T, D)
-      const values = cache.length > 0 ? op.concat([cache.values[layer]!, row(v)], 2) : row(v);
+      const ownQ = op.rope(own(q), rope);
+      const newKeys = op.rope(own(k), rope);
+      const keys = cache.length > 0 ? op.concat([cache.keys[layer]!, newKeys], 2) : newKeys; // (1, H, L+T, D)
+      const values = cache.length > 0 ? op.concat([cache.values[layer]!, own(v)], 2) : own(v);
       next[b]!.keys.push(keep(keys));
       next[b]!.values.push(keep(values));
       const scores = op.mulScalar(op.matMul(ownQ, keys, false, true), scoreScale); // (1, H, T, L+T)
       return op.matMul(op.softmax(scores, { causal: true }), values); // (1, H, T, D)
     });
-    const y = outputs.length === 1 ? outputs[0]! : op.concat(outputs, 0); // (B, H, T, D)
-    return attention.out.apply(op.reshape(op.transpose(y, [0, 2, 1, 3]), [B, T, C]));
+    const y = outputs.length === 1 ? outputs[0]! : op.concat(outputs, 2); // (1, H, N, D)
+    return attention.out.apply(op.reshape(op.transpose(y, [0, 2, 1, 3]), [1, N, C]));
   }
 }

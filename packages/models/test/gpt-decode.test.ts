@@ -2,7 +2,7 @@ import { createCpuBackend } from '@octet/backend-cpu';
 import { memory, op, setBackend, tidy } from '@octet/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Gpt, gptConfig } from '../src/gpt.js';
-import { GptDecoder } from '../src/gpt-decode.js';
+import { type GptDecodeResult, GptDecoder } from '../src/gpt-decode.js';
 
 beforeAll(() => setBackend(createCpuBackend({ threads: 1 })));
 
@@ -47,4 +47,39 @@ describe('GptDecoder', () => {
       model.dispose();
     });
   }
+
+  it("step: a prompt prefilled beside sequences decoding gives the full forward's next-token logits", async () => {
+    const model = new Gpt(gptConfig('tiny', { recipe: 'unitScaling' }));
+    const decoder = new GptDecoder(model);
+    const V = model.config.vocabSize;
+    const a = TEXT.slice(0, 12);
+    const b = TEXT.slice(3, 20);
+    const c = TEXT.slice(30, 39);
+    const expected = await Promise.all([a, b, c].map((ids) => fullLogits(model, ids)));
+    const before = memory().numTensors;
+    // a and b start together with prompts of different lengths; c joins later while they decode.
+    const [stepA, stepB] = (await decoder.step([{ tokens: a.slice(0, 5) }, { tokens: b.slice(0, 9) }])) as [
+      GptDecodeResult,
+      GptDecodeResult,
+    ];
+    const lastRow = (logits: Float32Array, position: number) => logits.subarray(position * V, (position + 1) * V);
+    const expectRow = (actual: Float32Array, full: Float32Array, position: number) => {
+      const row = lastRow(full, position);
+      expect(actual.length).toBe(V);
+      for (let i = 0; i < V; i++) expect(actual[i]).toBeCloseTo(row[i]!, 4);
+    };
+    expectRow(stepA.logits, expected[0]!, 4);
+    expectRow(stepB.logits, expected[1]!, 8);
+    const [nextA, nextB, stepC] = (await decoder.step([
+      { tokens: [a[5]!], cache: stepA.cache },
+      { tokens: [b[9]!], cache: stepB.cache },
+      { tokens: c },
+    ])) as [GptDecodeResult, GptDecodeResult, GptDecodeResult];
+    expectRow(nextA.logits, expected[0]!, 5);
+    expectRow(nextB.logits, expected[1]!, 9);
+    expectRow(stepC.logits, expected[2]!, c.length - 1);
+    for (const { cache } of [nextA, nextB, stepC]) decoder.release(cache);
+    expect(memory().numTensors).toBe(before);
+    model.dispose();
+  });
 });

@@ -3,7 +3,8 @@
  * the optimizer differs), the same Brown batches, seed, schedule and token budget. Reports state
  * bytes per parameter, final validation loss and step time relative to AdamW, all measured here.
  *
- *   pnpm bench optimizers            (OCTET_BENCH_OPT_STEPS=N to change the budget)
+ *   pnpm bench optimizers            (OCTET_BENCH_OPT_STEPS=N to change the budget,
+ *                                     OCTET_BENCH_OPT_ONLY=regex to run some; AdamW always runs, as the baseline)
  */
 import { createCpuBackend } from '@octet/backend-cpu';
 import { op, setBackend, type Tensor, tidy, valueAndGrads } from '@octet/core';
@@ -41,6 +42,7 @@ const OPTIMIZERS: [string, Make][] = [
   ['AdamWFp8, no expansion', (g) => new AdamWFp8(g, { lr: LR, expansion: false })],
   ['AdamW4bit', (g) => new AdamW4bit(g, { lr: LR })],
   ['MicroAdam (1%, m = 10)', (g) => new MicroAdam(g, { lr: LR })],
+  ['MicroAdam, lr × 3', (g) => new MicroAdam(g, { lr: 3 * LR })],
   ['AdamSNSM (rank d/4, gap 50)', (g) => new AdamSNSM(g, { lr: LR, gap: 50 })],
   // Subset-Norm divides by the norm of a whole row (128–512 elements), so its steps are ~√n smaller: its lr is usually raised.
   ['AdamSNSM, lr × 10', (g) => new AdamSNSM(g, { lr: 10 * LR, gap: 50 })],
@@ -137,7 +139,10 @@ export async function run(): Promise<void> {
     windows += batch.batchSize;
   }
   const rows: Row[] = [];
-  for (const [name, make] of OPTIMIZERS) rows.push(await trainOnce(name, make, trainIds, val));
+  const only = process.env.OCTET_BENCH_OPT_ONLY ? new RegExp(process.env.OCTET_BENCH_OPT_ONLY) : null;
+  for (const [i, [name, make]] of OPTIMIZERS.entries()) {
+    if (i === 0 || !only || only.test(name)) rows.push(await trainOnce(name, make, trainIds, val));
+  }
   const base = rows[0]!;
   const params = new Gpt(gptConfig('small', { recipe: 'f32', contextLength: CONTEXT })).numParameters();
   console.log(
@@ -149,7 +154,7 @@ export async function run(): Promise<void> {
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${r.lr} | ${r.bytesPerParam.toFixed(3)} | ${r.valLoss.toFixed(4)} | ${(r.stepMs / base.stepMs).toFixed(2)}x | ${r.optimizerMs.toFixed(0)} |`,
+      `| ${r.name} | ${Number(r.lr.toPrecision(3))} | ${r.bytesPerParam.toFixed(3)} | ${r.valLoss.toFixed(4)} | ${(r.stepMs / base.stepMs).toFixed(2)}x | ${r.optimizerMs.toFixed(0)} |`,
     );
   }
 }

@@ -1,6 +1,8 @@
 // The suites `pnpm bench` runs, in order. Each prints its own table.
 export const suites: Record<string, () => Promise<void>> = {
+  'cpu-kernels': () => import('./cpu-kernels.js').then((m) => m.run()),
   'train-cpu': () => import('./train-cpu.js').then((m) => m.run()),
+  'train-tfjs': () => import('./train-tfjs.js').then((m) => m.run()),
   'fp8-codec': () => import('./fp8-codec.js').then((m) => m.run()),
   webgpu: () => import('./webgpu.js').then((m) => m.run()),
   optimizers: () => import('./optimizers.js').then((m) => m.run()),

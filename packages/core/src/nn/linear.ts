@@ -3,11 +3,13 @@
  * autograd op: it quantizes x and W, runs fprop as a scaled matmul, saves the FP8 x (not the f32
  * one) for backward, and runs dgrad and wgrad as scaled matmuls on the FP8 output gradient.
  */
-import { ENGINE } from '../engine.js';
+import type { DataId } from '../backend.js';
+import { ENGINE, keep } from '../engine.js';
 import { check } from '../errors.js';
 import * as op from '../ops/ops.js';
 import type { Recipe } from '../recipes/recipes.js';
 import type { Tensor, Variable } from '../tensor.js';
+import type { Fp8HealthProbe } from './fp8-health.js';
 import { Module } from './module.js';
 import { Fp8TensorScaling } from './scaling-state.js';
 
@@ -31,6 +33,14 @@ export class Linear extends Module {
   readonly scaling: { input: Fp8TensorScaling; weight: Fp8TensorScaling; gradient: Fp8TensorScaling } | null;
   /** When false, delayed scaling does not record amaxes (evaluation). */
   training = true;
+  /** Where FP8 operand statistics go while training, and this layer's module path. */
+  private health: { probe: Fp8HealthProbe; layer: string } | null = null;
+  /**
+   * Evaluation quantizes the weight once and reuses its codes while the weight's storage is
+   * unchanged (serving decodes one token at a time; the weight does not change between them).
+   * Dropped as soon as the layer trains again.
+   */
+  private frozenWeight: { data: DataId; scale: Tensor; codes: Tensor } | null = null;
 
   constructor(
     readonly inFeatures: number,
@@ -52,6 +62,11 @@ export class Linear extends Module {
       : null;
   }
 
+  setHealthProbe(probe: Fp8HealthProbe | null, layer: string): boolean {
+    this.health = probe ? { probe, layer } : null;
+    return this.scaling !== null;
+  }
+
   /** x (..., in) → (..., out). */
   apply(x: Tensor): Tensor {
     check(x.shape[x.rank - 1] === this.inFeatures, 'Linear input', `[${x.shape.join(', ')}]`, `last dimension ${this.inFeatures}`);
@@ -69,15 +84,20 @@ export class Linear extends Module {
     const { forwardFormat: fwd, gradientFormat: grad, highPrecisionWgrad } = this.recipe;
     const alpha = this.alpha;
     const record = this.training;
+    // Evaluation passes are not training health: only record while training.
+    const health = record ? this.health : null;
+    if (record) this.dropFrozenWeight();
     return ENGINE.customOp([x, w], () => {
       const xScale = scaling.input.scaleFor(x, record);
-      const wScale = scaling.weight.scaleFor(w, record);
       const xq = op.quantizeTensor(x, xScale, fwd); // (M, K) e4m3
-      const wq = op.quantizeTensor(w, wScale, fwd); // (N, K) e4m3
+      const { scale: wScale, codes: wq } = record ? this.quantizeWeight(scaling, true) : this.evaluationWeight(scaling); // (N, K) e4m3
+      health?.probe.record(health.layer, 'x', x, xScale, xq, fwd);
+      health?.probe.record(health.layer, 'w', w, wScale, wq, fwd);
       const output = op.scaledMatMul(xq, wq, xScale, wScale, { aFormat: fwd, bFormat: fwd, transposeB: true, alpha }); // (M, N) f32
       const backward = (dy: Tensor): Tensor[] => {
         const dyScale = scaling.gradient.scaleFor(dy, record);
         const dyq = op.quantizeTensor(dy, dyScale, grad); // (M, N) e5m2
+        health?.probe.record(health.layer, 'dy', dy, dyScale, dyq, grad);
         const dx = op.scaledMatMul(dyq, wq, dyScale, wScale, { aFormat: grad, bFormat: fwd, alpha }); // (M, K)
         const dw = highPrecisionWgrad
           ? op.mulScalar(op.matMul(dy, op.dequantizeTensor(xq, xScale, fwd), true, false), alpha)
@@ -86,6 +106,32 @@ export class Linear extends Module {
       };
       return { output, backward };
     });
+  }
+
+  private quantizeWeight(scaling: NonNullable<Linear['scaling']>, record: boolean): { scale: Tensor; codes: Tensor } {
+    const scale = scaling.weight.scaleFor(this.weight, record);
+    return { scale, codes: op.quantizeTensor(this.weight, scale, this.recipe.forwardFormat) };
+  }
+
+  private evaluationWeight(scaling: NonNullable<Linear['scaling']>): { scale: Tensor; codes: Tensor } {
+    if (this.frozenWeight?.data === this.weight.dataId && !this.frozenWeight.codes.isDisposed) return this.frozenWeight;
+    this.dropFrozenWeight();
+    const { scale, codes } = this.quantizeWeight(scaling, false);
+    // A view of the scale: the scaling state may own the tensor it returned.
+    this.frozenWeight = { data: this.weight.dataId, scale: keep(op.reshape(scale, scale.shape)), codes: keep(codes) };
+    return this.frozenWeight;
+  }
+
+  private dropFrozenWeight(): void {
+    if (!this.frozenWeight) return;
+    this.frozenWeight.scale.dispose();
+    this.frozenWeight.codes.dispose();
+    this.frozenWeight = null;
+  }
+
+  override dispose(): void {
+    this.dropFrozenWeight();
+    super.dispose();
   }
 
   private bf16Linear(x: Tensor): Tensor {

@@ -27,6 +27,13 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every module under it, by dotted path (this one as `prefix` without its dot). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
+    for (const [name, child] of this.children) out.push(...child.namedModules(`${prefix}${name}.`));
+    return out;
+  }
+
   /** Trainable variables by dotted path. */
   namedParameters(prefix = ''): [string, Variable][] {
     return this.namedVariables(prefix).filter(([, v]) => v.trainable);

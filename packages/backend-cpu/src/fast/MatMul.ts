@@ -1,0 +1,28 @@
+import { type KernelConfig, type MatMulAttrs, type MatMulInputs, matMulGeometry } from '@octet/core';
+import { type CpuBackend, output, values } from '../base.js';
+import { matMulConfig as referenceMatMul } from '../kernels/MatMul.js';
+import { wasmMatMul } from './MatMul_impl.js';
+
+/** f32 matmul on the WASM SIMD kernels, on every thread of the backend. */
+export const matMulConfig: KernelConfig = {
+  kernelName: 'MatMul',
+  kernelFunc: (args: { inputs: MatMulInputs; attrs: MatMulAttrs; backend: CpuBackend }) => {
+    const {
+      inputs: { a, b },
+      attrs: { transposeA, transposeB },
+      backend,
+    } = args;
+    if (!backend.wasm) return referenceMatMul.kernelFunc(args);
+    const geometry = matMulGeometry(a, b, transposeA, transposeB);
+    const out = wasmMatMul(
+      backend.wasm,
+      { key: a.dataId, values: values(a), format: 'f32' },
+      { key: b.dataId, values: values(b), format: 'f32' },
+      geometry,
+      transposeA,
+      transposeB,
+      1,
+    );
+    return output(out, geometry.outShape);
+  },
+};

@@ -1,0 +1,486 @@
+/**
+ * The WASM kernels' runtime: one shared WasmMemory, the module instantiated over it on the
+ * calling thread and on `threads − 1` long-lived worker threads, and a small allocator for it.
+ *
+ * A call copies its operands into the memory, splits the output into tiles and lets every thread
+ * (the caller included) take tiles from one atomic counter until none are left, then copies the
+ * result out. Copies are O(n²) against the GEMM's O(n³). Matrix × vector is O(n²) too, so a
+ * weight seen a second time stays in the memory, keyed by its storage object, which no kernel
+ * ever writes; it is freed when that object is garbage-collected.
+ *
+ * Workers sleep on an Atomics counter between calls (no thread start-up or message round trip per
+ * call); the caller's waits are bounded and a worker's failure is flagged, so nothing hangs.
+ * Workers never keep views of the memory from JS: the kernels read it from inside WASM, which
+ * always sees the grown memory, so a grow cannot leave a worker on a stale buffer.
+ */
+import { type Fp8Format, fp8 } from '@octet/core';
+import { type WasmMemory, type WasmModule, wasmApi } from './wasm-api.js';
+
+type WorkerThreads = typeof import('node:worker_threads');
+
+/** The module's exports (wasm/MatMul.ts); pointers are byte offsets into the memory. */
+export interface KernelExports {
+  gemmTile(
+    a: number,
+    aFormat: number,
+    aKContig: number,
+    b: number,
+    bFormat: number,
+    bKContig: number,
+    c: number,
+    M: number,
+    N: number,
+    K: number,
+    m0: number,
+    m1: number,
+    n0: number,
+    n1: number,
+    scale: number,
+    tables: number,
+    packedA: number,
+    packedB: number,
+  ): void;
+  matvecRows(
+    x: number,
+    M: number,
+    b: number,
+    format: number,
+    c: number,
+    N: number,
+    K: number,
+    n0: number,
+    n1: number,
+    post: number,
+    scale: number,
+    tables: number,
+    useTable: number,
+  ): void;
+  matvecCols(
+    x: number,
+    M: number,
+    b: number,
+    format: number,
+    c: number,
+    N: number,
+    K: number,
+    n0: number,
+    n1: number,
+    post: number,
+    scale: number,
+    tables: number,
+    useTable: number,
+  ): void;
+  hasSpecialCodes(src: number, n: number, format: number): number;
+}
+
+/** Operand formats as the module numbers them: 0 is f32, then the FP8 formats (their decode table's index + 1). */
+export const WASM_FORMAT: Readonly<Record<'f32' | Fp8Format, number>> = { f32: 0, e4m3fn: 1, e5m2: 2, e4m3fnuz: 3, e5m2fnuz: 4 };
+const FP8_ORDER: readonly Fp8Format[] = ['e4m3fn', 'e5m2', 'e4m3fnuz', 'e5m2fnuz'];
+
+const PAGE = 65536;
+const MAX_PAGES = 32768; // 2 GiB; must match --maximumMemory in the build
+const TABLES = 4096; // four 256-entry f32 decode tables
+const SCRATCH = PAGE; // per-thread packing buffers from here
+/** K-block depth and widest column tile of the GEMM (wasm/MatMul.ts packs KC × GEMM_TILE_COLS floats of B). */
+const KC = 256;
+export const GEMM_TILE_COLS = 512;
+const SCRATCH_BYTES = Math.ceil(((4 * KC + KC * GEMM_TILE_COLS) * 4) / PAGE) * PAGE;
+
+// Control words shared with the workers; job parameters follow from JOB.
+const SEQUENCE = 0; // bumped once per job: wakes the workers
+const FINISHED = 1; // workers done with the current job
+const READY = 2; // workers that finished loading
+const FAILED = 3; // set by a worker whose tiles threw
+const NEXT_TILE = 4; // the tile counter every thread takes from
+const JOB = 8;
+const CONTROL_WORDS = 40;
+
+/** What one job computes; every pointer is a byte offset, strides are per batch. */
+export interface Job {
+  kind: 'gemm' | 'matvecRows' | 'matvecCols';
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  tileRows: number;
+  tileCols: number;
+  a: number;
+  aFormat: number;
+  aKContig: boolean;
+  aStride: number;
+  b: number;
+  bFormat: number;
+  bKContig: boolean;
+  bStride: number;
+  c: number;
+  scale: number;
+  /** Matrix × vector: the power of two each sum is multiplied by before `scale` (see wasm/MatMul.ts); 1 for GEMM. */
+  post?: number;
+  useTable: boolean;
+}
+
+const KIND = { gemm: 1, matvecRows: 2, matvecCols: 3 } as const;
+
+/**
+ * Takes tiles until none are left. Self-contained: workers receive it as source, so it names its
+ * control words by number (the JOB layout written by `WasmKernels.run`).
+ */
+export function runTiles(kernels: KernelExports, control: Int32Array, floats: Float32Array, thread: number): void {
+  const kind = control[8]!;
+  const tiles = control[9]!;
+  const tilesM = control[10]!;
+  const tilesN = control[11]!;
+  const tileRows = control[12]!;
+  const tileCols = control[13]!;
+  const M = control[14]!;
+  const N = control[15]!;
+  const K = control[16]!;
+  const a = control[17]!;
+  const aFormat = control[18]!;
+  const aKContig = control[19]!;
+  const aStride = control[20]!;
+  const b = control[21]!;
+  const bFormat = control[22]!;
+  const bKContig = control[23]!;
+  const bStride = control[24]!;
+  const c = control[25]!;
+  const tables = control[26]!;
+  const useTable = control[27]!;
+  const scratch = control[28]! + thread * control[29]!;
+  const scale = floats[30]!;
+  const post = floats[31]!;
+  const perBatch = tilesM * tilesN;
+  for (let t = Atomics.add(control, 4, 1); t < tiles; t = Atomics.add(control, 4, 1)) {
+    const p = Math.floor(t / perBatch);
+    const mi = Math.floor((t - p * perBatch) / tilesN);
+    const ni = t - p * perBatch - mi * tilesN;
+    const m0 = mi * tileRows;
+    const n0 = ni * tileCols;
+    const m1 = Math.min(M, m0 + tileRows);
+    const n1 = Math.min(N, n0 + tileCols);
+    const ap = a + p * aStride;
+    const bp = b + p * bStride;
+    const cp = c + p * M * N * 4;
+    if (kind === 1) {
+      kernels.gemmTile(ap, aFormat, aKContig, bp, bFormat, bKContig, cp, M, N, K, m0, m1, n0, n1, scale, tables, scratch, scratch + 4096);
+    } else if (kind === 2) {
+      kernels.matvecRows(ap, M, bp, bFormat, cp, N, K, n0, n1, post, scale, tables, useTable);
+    } else {
+      kernels.matvecCols(ap, M, bp, bFormat, cp, N, K, n0, n1, post, scale, tables, useTable);
+    }
+  }
+}
+
+// The worker's whole program: instantiate the module over the shared memory, then take tiles of
+// every job. A failure is flagged rather than thrown, so the waiting caller never hangs.
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const [SEQUENCE, FINISHED, READY, FAILED] = [${[SEQUENCE, FINISHED, READY, FAILED].join(', ')}];
+${runTiles.toString()}
+const control = new Int32Array(workerData.control);
+const floats = new Float32Array(workerData.control);
+const kernels = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
+let seen = 0;
+Atomics.add(control, READY, 1);
+Atomics.notify(control, READY);
+for (;;) {
+  Atomics.wait(control, SEQUENCE, seen);
+  seen = Atomics.load(control, SEQUENCE);
+  try {
+    runTiles(kernels, control, floats, workerData.index);
+  } catch (error) {
+    Atomics.store(control, FAILED, 1);
+  }
+  Atomics.add(control, FINISHED, 1);
+  Atomics.notify(control, FINISHED);
+}
+`;
+
+/** Below this many multiply-adds a job is not worth waking the workers for. */
+const MIN_PARALLEL_WORK = 1 << 17;
+
+/** A weight kept in the memory: where, and whether its codes need the exact table decode. */
+interface CachedOperand {
+  ptr: number;
+  bytes: number;
+  useTable: boolean;
+}
+
+/** Most bytes of weights kept in the memory between calls. */
+const CACHE_LIMIT = 512 * 2 ** 20;
+
+export interface WasmKernelsOptions {
+  threads: number;
+  /** Longest a job may take before the caller gives up on its workers. */
+  timeoutMs?: number;
+}
+
+export class WasmKernels {
+  readonly memory: WasmMemory;
+  private readonly kernels: KernelExports;
+  private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+  private readonly floats = new Float32Array(this.control.buffer);
+  private readonly workers: import('node:worker_threads').Worker[] = [];
+  private readonly timeoutMs: number;
+  private broken: string | null = null;
+  private readonly heap: Heap;
+  private readonly cache = new WeakMap<object, CachedOperand>();
+  private readonly seenOnce = new WeakSet<object>();
+  private cachedBytes = 0;
+  private readonly release = new FinalizationRegistry<CachedOperand>((entry) => {
+    this.heap.free(entry.ptr);
+    this.cachedBytes -= entry.bytes;
+  });
+
+  constructor(module: WasmModule, { threads, timeoutMs = 60_000 }: WasmKernelsOptions) {
+    const workerThreads = threads > 1 ? workerThreadsModule() : undefined;
+    const threadCount = workerThreads ? threads : 1;
+    const heapStart = SCRATCH + threadCount * SCRATCH_BYTES;
+    this.memory = new wasmApi.Memory({ initial: heapStart / PAGE + 16, maximum: MAX_PAGES, shared: true });
+    this.kernels = new wasmApi.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    this.heap = new Heap(this.memory, heapStart);
+    this.timeoutMs = timeoutMs;
+    const tables = new Float32Array(this.memory.buffer, TABLES, 4 * 256);
+    for (const [i, format] of FP8_ORDER.entries()) tables.set(fp8.decodeTable(format), i * 256);
+    if (workerThreads) this.startWorkers(workerThreads, module, threadCount - 1);
+  }
+
+  private startWorkers(workerThreads: WorkerThreads, module: WasmModule, count: number): void {
+    for (let index = 1; index <= count; index++) {
+      const worker = new workerThreads.Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { control: this.control.buffer, memory: this.memory, module, index },
+      });
+      worker.unref(); // idle workers must not keep the process alive
+      this.workers.push(worker);
+    }
+    if (!this.waitUntilReady(10_000)) {
+      for (const worker of this.workers) void worker.terminate();
+      this.workers.length = 0; // run on the calling thread alone
+    }
+  }
+
+  /** Threads that run jobs (the caller included). */
+  get threadCount(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Waits until every worker has loaded; false if one did not within `timeoutMs`. */
+  private waitUntilReady(timeoutMs: number): boolean {
+    const deadline = Date.now() + timeoutMs;
+    for (let ready = Atomics.load(this.control, READY); ready < this.workers.length; ready = Atomics.load(this.control, READY)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.control, READY, ready, left);
+    }
+    return true;
+  }
+
+  /** Stops the workers; the kernels then run on the calling thread. */
+  terminate(): void {
+    for (const worker of this.workers) void worker.terminate();
+    this.workers.length = 0;
+  }
+
+  /** Test hook: the workers, to make one of them fail or vanish. */
+  get workerThreadsForTesting(): readonly import('node:worker_threads').Worker[] {
+    return this.workers;
+  }
+
+  alloc(bytes: number): number {
+    return this.heap.alloc(bytes);
+  }
+
+  free(ptr: number): void {
+    this.heap.free(ptr);
+  }
+
+  /** A fresh view of the memory (it may have grown since the last one). */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.memory.buffer);
+  }
+
+  /** Copies `values` into newly allocated memory; returns its offset. */
+  copyIn(values: ArrayBufferView): number {
+    const ptr = this.heap.alloc(values.byteLength);
+    this.bytes().set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), ptr);
+    return ptr;
+  }
+
+  /** f32 values at `ptr`, copied out. */
+  copyOut(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length).slice();
+  }
+
+  /** True when FP8 codes at `ptr` hold NaN or infinity codes (those need the exact table decode). */
+  hasSpecialCodes(ptr: number, length: number, format: number): boolean {
+    return format !== 0 && this.kernels.hasSpecialCodes(ptr, length, format) !== 0;
+  }
+
+  /**
+   * The operand `values` (owned by `key`) in the memory. A weight seen before stays there (keyed by
+   * its storage object, which kernels never write) until that object is collected; other operands
+   * are copied for this call alone (`owned`: the caller frees them).
+   */
+  operand(key: object, values: ArrayBufferView, format: number): CachedOperand & { owned: boolean } {
+    const cached = this.cache.get(key);
+    if (cached) return { ...cached, owned: false };
+    const ptr = this.copyIn(values);
+    const entry = { ptr, bytes: values.byteLength, useTable: this.hasSpecialCodes(ptr, values.byteLength, format) };
+    if (!this.seenOnce.has(key)) {
+      this.seenOnce.add(key);
+      return { ...entry, owned: true };
+    }
+    if (this.cachedBytes + entry.bytes > CACHE_LIMIT) return { ...entry, owned: true };
+    this.cache.set(key, entry);
+    this.cachedBytes += entry.bytes;
+    this.release.register(key, entry);
+    return { ...entry, owned: false };
+  }
+
+  /** Runs `job` on every thread; returns when all its tiles are done. */
+  run(job: Job): void {
+    if (this.broken) throw new Error(this.broken);
+    const tilesM = Math.ceil(job.M / job.tileRows);
+    const tilesN = Math.ceil(job.N / job.tileCols);
+    const tiles = job.batch * tilesM * tilesN;
+    if (tiles === 0) return;
+    const control = this.control;
+    const words = [
+      KIND[job.kind],
+      tiles,
+      tilesM,
+      tilesN,
+      job.tileRows,
+      job.tileCols,
+      job.M,
+      job.N,
+      job.K,
+      job.a,
+      job.aFormat,
+      job.aKContig ? 1 : 0,
+      job.aStride,
+      job.b,
+      job.bFormat,
+      job.bKContig ? 1 : 0,
+      job.bStride,
+      job.c,
+      TABLES,
+      job.useTable ? 1 : 0,
+      SCRATCH,
+      SCRATCH_BYTES,
+    ];
+    control.set(words, JOB);
+    this.floats[JOB + words.length] = job.scale;
+    this.floats[JOB + words.length + 1] = job.post ?? 1;
+    Atomics.store(control, NEXT_TILE, 0);
+    const parallel = this.workers.length > 0 && tiles > 1 && job.batch * job.M * job.N * job.K >= MIN_PARALLEL_WORK;
+    if (!parallel) {
+      runTiles(this.kernels, control, this.floats, 0);
+      return;
+    }
+    Atomics.store(control, FINISHED, 0);
+    Atomics.store(control, FAILED, 0);
+    Atomics.add(control, SEQUENCE, 1);
+    Atomics.notify(control, SEQUENCE);
+    let failure: unknown = null;
+    try {
+      runTiles(this.kernels, control, this.floats, 0);
+    } catch (error) {
+      failure = error; // still wait: the workers are using the memory
+    }
+    const deadline = Date.now() + this.timeoutMs;
+    for (let done = Atomics.load(control, FINISHED); done < this.workers.length; done = Atomics.load(control, FINISHED)) {
+      const left = deadline - Date.now();
+      // A bounded wait: a worker that died must fail this call, not hang the process.
+      if (left <= 0 || Atomics.wait(control, FINISHED, done, left) === 'timed-out') {
+        this.broken = `a CPU kernel worker thread did not finish within ${this.timeoutMs / 1000} s; create the CPU backend with { threads: 1 } to run without them`;
+        this.terminate();
+        throw new Error(this.broken);
+      }
+    }
+    if (failure) throw failure;
+    if (Atomics.load(control, FAILED)) {
+      throw new Error('a CPU kernel worker thread failed; create the CPU backend with { threads: 1 } to run without them');
+    }
+  }
+}
+
+function workerThreadsModule(): WorkerThreads | undefined {
+  return (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:worker_threads') as
+    | WorkerThreads
+    | undefined;
+}
+
+/**
+ * First-fit allocator over the memory from `start` on, in 64-byte units; grows the memory when
+ * nothing free fits. Allocation is rare (a few per kernel call), so a sorted free list suffices.
+ */
+class Heap {
+  private readonly sizes = new Map<number, number>();
+  private readonly freeList: { ptr: number; size: number }[] = [];
+  private top: number;
+
+  constructor(
+    private readonly memory: WasmMemory,
+    start: number,
+  ) {
+    this.top = start;
+  }
+
+  alloc(bytes: number): number {
+    const size = Math.max(64, Math.ceil(bytes / 64) * 64);
+    const index = this.freeList.findIndex((block) => block.size >= size);
+    let ptr: number;
+    if (index >= 0) {
+      const block = this.freeList[index]!;
+      ptr = block.ptr;
+      if (block.size === size) this.freeList.splice(index, 1);
+      else {
+        block.ptr += size;
+        block.size -= size;
+      }
+    } else {
+      ptr = this.top;
+      this.top += size;
+      const needed = Math.ceil(this.top / PAGE) - this.memory.buffer.byteLength / PAGE;
+      if (needed > 0) {
+        const current = this.memory.buffer.byteLength / PAGE;
+        const pages = Math.min(MAX_PAGES - current, Math.max(needed, current >> 1)); // grow by half, to grow rarely
+        if (pages < needed) {
+          this.top -= size;
+          throw new Error(`the CPU backend's WASM memory is full: ${bytes} more bytes do not fit in ${(MAX_PAGES * PAGE) / 2 ** 30} GiB`);
+        }
+        this.memory.grow(pages);
+      }
+    }
+    this.sizes.set(ptr, size);
+    return ptr;
+  }
+
+  free(ptr: number): void {
+    const size = this.sizes.get(ptr);
+    if (size === undefined) return;
+    this.sizes.delete(ptr);
+    let at = this.freeList.findIndex((block) => block.ptr > ptr);
+    if (at < 0) at = this.freeList.length;
+    this.freeList.splice(at, 0, { ptr, size });
+    // Merge with the next and the previous block, then give the last block back to the top.
+    const next = this.freeList[at + 1];
+    const block = this.freeList[at]!;
+    if (next && block.ptr + block.size === next.ptr) {
+      block.size += next.size;
+      this.freeList.splice(at + 1, 1);
+    }
+    const previous = this.freeList[at - 1];
+    if (previous && previous.ptr + previous.size === block.ptr) {
+      previous.size += block.size;
+      this.freeList.splice(at, 1);
+    }
+    const last = this.freeList[this.freeList.length - 1];
+    if (last && last.ptr + last.size === this.top) {
+      this.top = last.ptr;
+      this.freeList.pop();
+    }
+  }
+}

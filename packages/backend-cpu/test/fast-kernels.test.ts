@@ -1,0 +1,308 @@
+// The WASM SIMD kernels against the reference kernels, kernel by kernel, on awkward shapes.
+import { type Backend, type Fp8Format, fp8, type KernelName, type TensorInfo } from '@octet/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CpuBackend, createCpuBackend, createReferenceBackend } from '../src/index.js';
+
+const FORMATS: Fp8Format[] = ['e4m3fn', 'e5m2', 'e4m3fnuz', 'e5m2fnuz'];
+
+function random(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+}
+
+function randomF32(n: number, seed: number): Float32Array {
+  const next = random(seed);
+  return Float32Array.from({ length: n }, () => next() * 2 - 1);
+}
+
+/** Random finite codes of `format`, or with a few NaN / infinity codes among them when `special`. */
+function randomCodes(n: number, format: Fp8Format, seed: number, special = false): Uint8Array {
+  const next = random(seed);
+  const table = fp8.decodeTable(format);
+  const finite = [...table.keys()].filter((code) => Number.isFinite(table[code]!));
+  const codes = Uint8Array.from({ length: n }, () => finite[Math.floor(next() * finite.length)]!);
+  if (special && n > 0) {
+    const specials = [...table.keys()].filter((code) => !Number.isFinite(table[code]!));
+    codes[Math.floor(n / 2)] = specials[0]!;
+  }
+  return codes;
+}
+
+function run(backend: Backend, kernel: KernelName, inputs: Record<string, TensorInfo>, attrs: object): Float32Array {
+  const func = backend.kernels.get(kernel)!;
+  const out = func({ inputs, attrs, backend } as never);
+  return (backend as CpuBackend).readSync(out) as Float32Array;
+}
+
+/** MatMul's tolerance: 1e-5 relative to the size of the result; NaN matches NaN, infinities match exactly. */
+function expectClose(actual: Float32Array, expected: Float32Array, label: string): void {
+  expect(actual.length, label).toBe(expected.length);
+  let max = 0;
+  for (const v of expected) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]!;
+    const a = actual[i]!;
+    if (!Number.isFinite(e)) {
+      if (!Object.is(a, e) && !(Number.isNaN(a) && Number.isNaN(e))) expect.fail(`${label}: [${i}] is ${a}, expected ${e}`);
+      continue;
+    }
+    if (!(Math.abs(a - e) <= 1e-5 * (Math.abs(e) + max))) expect.fail(`${label}: [${i}] is ${a}, expected ${e} (largest ${max})`);
+  }
+}
+
+interface Case {
+  batchA: number[];
+  batchB: number[];
+  M: number;
+  N: number;
+  K: number;
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+function shapes({ batchA, batchB, M, N, K, transposeA, transposeB }: Case): { a: number[]; b: number[] } {
+  return { a: [...batchA, ...(transposeA ? [K, M] : [M, K])], b: [...batchB, ...(transposeB ? [N, K] : [K, N])] };
+}
+
+const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+
+// Not multiples of any tile (4 × 8 register block, 16-wide matrix × vector, 256-deep K blocks, 512-wide column tiles).
+const CASES: Case[] = [];
+for (const [M, N, K] of [
+  [1, 1, 1],
+  [1, 37, 300],
+  [1, 1030, 64],
+  [2, 33, 17],
+  [3, 17, 1],
+  [4, 65, 129],
+  [5, 7, 3],
+  [9, 530, 261],
+  [67, 45, 513],
+  [130, 19, 1],
+  [64, 600, 40],
+]) {
+  for (const transposeA of [false, true])
+    for (const transposeB of [false, true]) CASES.push({ batchA: [], batchB: [], M, N, K, transposeA, transposeB });
+}
+// Batches: both batched, a shared B (a weight), a shared A; matrix × vector and GEMM.
+for (const [M, N, K] of [
+  [1, 40, 33],
+  [13, 21, 35],
+]) {
+  CASES.push({ batchA: [2, 3], batchB: [2, 3], M, N, K, transposeA: false, transposeB: true });
+  CASES.push({ batchA: [3], batchB: [], M, N, K, transposeA: true, transposeB: false });
+  CASES.push({ batchA: [], batchB: [4], M, N, K, transposeA: false, transposeB: false });
+}
+// Empty-ish: nothing to multiply over, no rows, no batches.
+CASES.push({ batchA: [], batchB: [], M: 6, N: 9, K: 0, transposeA: false, transposeB: false });
+CASES.push({ batchA: [], batchB: [], M: 0, N: 9, K: 5, transposeA: false, transposeB: true });
+CASES.push({ batchA: [0], batchB: [0], M: 3, N: 9, K: 5, transposeA: false, transposeB: true });
+
+const label = (c: Case) => `a ${shapes(c).a.join('×')}${c.transposeA ? 'ᵀ' : ''} · b ${shapes(c).b.join('×')}${c.transposeB ? 'ᵀ' : ''}`;
+
+describe.each([1, 2])('fast CPU kernels, %i thread(s)', (threads) => {
+  const reference = createReferenceBackend();
+  const fast = createCpuBackend({ threads });
+  afterAll(() => fast.wasm?.terminate());
+
+  it('runs the WASM kernels on the threads asked for', () => {
+    expect(fast.wasm).not.toBeNull();
+    expect(fast.threads).toBe(threads);
+  });
+
+  it.each(CASES.map((c) => [label(c), c] as const))('MatMul %s', (_, c) => {
+    const { a, b } = shapes(c);
+    const av = randomF32(size(a), 1 + c.M);
+    const bv = randomF32(size(b), 2 + c.N);
+    const attrs = { transposeA: c.transposeA, transposeB: c.transposeB };
+    const expected = run(reference, 'MatMul', { a: reference.write(av, a, 'float32'), b: reference.write(bv, b, 'float32') }, attrs);
+    const actual = run(fast, 'MatMul', { a: fast.write(av, a, 'float32'), b: fast.write(bv, b, 'float32') }, attrs);
+    expectClose(actual, expected, label(c));
+  });
+
+  const scaledCases = CASES.flatMap((c, i) =>
+    FORMATS.map((format, j) => [`${label(c)}, ${format} · ${FORMATS[(i + j) % 4]}`, c, format, FORMATS[(i + j) % 4]!] as const),
+  );
+  it.each(scaledCases)('ScaledMatMul %s', (_, c, aFormat, bFormat) => {
+    const { a, b } = shapes(c);
+    const ac = randomCodes(size(a), aFormat, 3 + c.K);
+    const bc = randomCodes(size(b), bFormat, 4 + c.M);
+    const attrs = { aFormat, bFormat, transposeA: c.transposeA, transposeB: c.transposeB, alpha: 0.75 };
+    const inputs = (backend: CpuBackend) => ({
+      a: backend.write(ac, a, 'uint8'),
+      b: backend.write(bc, b, 'uint8'),
+      aScale: backend.write(Float32Array.of(2), [], 'float32'),
+      bScale: backend.write(Float32Array.of(0.125), [], 'float32'),
+    });
+    expectClose(run(fast, 'ScaledMatMul', inputs(fast), attrs), run(reference, 'ScaledMatMul', inputs(reference), attrs), label(c));
+  });
+
+  it.each(FORMATS)('ScaledMatMul with NaN and infinity codes in %s operands, GEMM and matrix × vector', (format) => {
+    for (const [M, N, K, transposeB] of [
+      [1, 50, 70, true],
+      [2, 50, 70, false],
+      [12, 50, 70, true],
+    ] as const) {
+      const a = [M, K];
+      const b = transposeB ? [N, K] : [K, N];
+      const ac = randomCodes(size(a), format, 5, M > 4);
+      const bc = randomCodes(size(b), format, 6, true);
+      const attrs = { aFormat: format, bFormat: format, transposeA: false, transposeB, alpha: 1 };
+      const inputs = (backend: CpuBackend) => ({
+        a: backend.write(ac, a, 'uint8'),
+        b: backend.write(bc, b, 'uint8'),
+        aScale: backend.write(Float32Array.of(1), [], 'float32'),
+        bScale: backend.write(Float32Array.of(1), [], 'float32'),
+      });
+      expectClose(
+        run(fast, 'ScaledMatMul', inputs(fast), attrs),
+        run(reference, 'ScaledMatMul', inputs(reference), attrs),
+        `${M}×${N}×${K}`,
+      );
+    }
+  });
+
+  it('keeps a weight used repeatedly in WASM memory and still computes the same (matrix × vector)', () => {
+    const [M, N, K] = [1, 300, 200];
+    const wc = randomCodes(N * K, 'e4m3fn', 7);
+    const w = fast.write(wc, [N, K], 'uint8');
+    const wRef = reference.write(wc, [N, K], 'uint8');
+    const one = (backend: CpuBackend) => backend.write(Float32Array.of(1), [], 'float32');
+    for (let step = 0; step < 4; step++) {
+      const xc = randomCodes(M * K, 'e4m3fn', 10 + step);
+      const attrs = { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 };
+      const actual = run(fast, 'ScaledMatMul', { a: fast.write(xc, [M, K], 'uint8'), b: w, aScale: one(fast), bScale: one(fast) }, attrs);
+      const expected = run(
+        reference,
+        'ScaledMatMul',
+        { a: reference.write(xc, [M, K], 'uint8'), b: wRef, aScale: one(reference), bScale: one(reference) },
+        attrs,
+      );
+      expectClose(actual, expected, `step ${step}`);
+    }
+  });
+
+  it('handles operands that make the WASM memory grow', () => {
+    const [M, N, K] = [40, 1100, 1300]; // ~ 6 MB of f32 operands on top of the initial memory
+    const av = randomF32(M * K, 8);
+    const bv = randomF32(K * N, 9);
+    const attrs = { transposeA: false, transposeB: false };
+    const expected = run(
+      reference,
+      'MatMul',
+      { a: reference.write(av, [M, K], 'float32'), b: reference.write(bv, [K, N], 'float32') },
+      attrs,
+    );
+    const actual = run(fast, 'MatMul', { a: fast.write(av, [M, K], 'float32'), b: fast.write(bv, [K, N], 'float32') }, attrs);
+    expectClose(actual, expected, 'grown');
+  });
+});
+
+describe('fast Binary', () => {
+  const reference = createReferenceBackend();
+  const fast = createCpuBackend({ threads: 1 });
+  afterAll(() => fast.wasm?.terminate());
+  const pairs: [number[], number[]][] = [
+    [
+      [3, 5],
+      [3, 5],
+    ],
+    [[3, 5], []],
+    [[], [3, 5]],
+    [[1], [4, 7]],
+    [[2, 3, 5], [5]],
+    [
+      [2, 3, 5],
+      [3, 1],
+    ],
+    [
+      [2, 1, 5],
+      [1, 3, 1],
+    ],
+    [
+      [4, 1],
+      [1, 6],
+    ],
+    [[0, 3], [3]],
+  ];
+  it.each(['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow'])('%s equals the reference bit for bit under broadcasting', (op) => {
+    for (const [sa, sb] of pairs) {
+      const av = randomF32(size(sa), 11);
+      const bv = randomF32(size(sb), 12);
+      if (bv.length > 2) bv[1] = Number.NaN;
+      const inputs = (backend: CpuBackend) => ({ a: backend.write(av, sa, 'float32'), b: backend.write(bv, sb, 'float32') });
+      expect(run(fast, 'Binary', inputs(fast), { op })).toEqual(run(reference, 'Binary', inputs(reference), { op }));
+    }
+  });
+});
+
+describe('createCpuBackend options', () => {
+  it('runs the reference kernels alone when asked', () => {
+    const backend = createCpuBackend({ threads: 1, kernels: 'reference' });
+    expect(backend.wasm).toBeNull();
+  });
+
+  it('names the option and its allowed values when they are wrong', () => {
+    expect(() => createCpuBackend({ kernels: 'turbo' as never })).toThrow(/kernels.*'fast' or 'reference'/);
+    expect(() => createCpuBackend({ threads: 0 })).toThrow(/threads/);
+  });
+});
+
+describe('worker threads of the fast kernels', () => {
+  const job = (backend: CpuBackend) => {
+    const [M, N, K] = [64, 256, 256];
+    const attrs = { transposeA: false, transposeB: false };
+    return run(
+      backend,
+      'MatMul',
+      { a: backend.write(randomF32(M * K, 1), [M, K], 'float32'), b: backend.write(randomF32(K * N, 2), [K, N], 'float32') },
+      attrs,
+    );
+  };
+
+  it('fails a call, rather than hanging, when a worker is gone', async () => {
+    const backend = createCpuBackend({ threads: 2 });
+    const wasm = backend.wasm!;
+    (wasm as unknown as { timeoutMs: number }).timeoutMs = 200;
+    await wasm.workerThreadsForTesting[0]!.terminate();
+    expect(() => job(backend)).toThrow(/did not finish within 0.2 s.*threads: 1/);
+    // The pool is given up on; later calls say so too.
+    expect(() => job(backend)).toThrow(/threads: 1/);
+  });
+
+  it('reports a worker whose tiles fail', () => {
+    const backend = createCpuBackend({ threads: 2 });
+    const wasm = backend.wasm!;
+    // Tiles far outside the memory trap in every thread; the caller reports it once all are done.
+    expect(() =>
+      wasm.run({
+        kind: 'gemm',
+        batch: 64,
+        M: 64,
+        N: 64,
+        K: 64,
+        tileRows: 4,
+        tileCols: 8,
+        a: 0x7ff00000,
+        aFormat: 0,
+        aKContig: true,
+        aStride: 0,
+        b: 0x7ff00000,
+        bFormat: 0,
+        bKContig: true,
+        bStride: 0,
+        c: 0x7ff00000,
+        scale: 1,
+        useTable: false,
+      }),
+    ).toThrow();
+    // A later, sound call still works.
+    expect(job(backend).length).toBe(64 * 256);
+    wasm.terminate();
+  });
+});

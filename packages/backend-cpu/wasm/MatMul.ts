@@ -1,0 +1,392 @@
+// AssemblyScript: the WASM SIMD twin of kernels/MatMul.ts and kernels/ScaledMatMul.ts.
+//
+// Operands live in the (shared) linear memory; every function works on one output tile, so the
+// TypeScript side can hand tiles to threads. An operand is f32 (format 0) or FP8 codes (format
+// 1 … 4, decoded through the 256-entry f32 table at `tables + (format − 1) · 1024`), and is stored
+// with the reduction axis contiguous (rows × K, `kContig`) or not (K × rows).
+//
+// GEMM: the classic packed scheme. A K-block of B (KC × up to CB columns) is decoded into f32
+// panels of 8 columns, a 4-row panel of A likewise, then a 4×8 register block of f32x4
+// accumulators runs over the K-block. Decoding while packing puts the FP8 decode in the inner
+// loop of the packing and amortizes it over every row of the tile.
+//
+// Matrix × vector (few rows of A, the decode of one token): each weight is used once per row,
+// so the codes are decoded in registers right where they are multiplied, 16 at a time.
+
+/** Depth of one K-block: a packed 4-row panel of A (4 KiB) stays in L1, a B block in L2. */
+const KC: i32 = 256;
+
+@inline
+function element(src: usize, format: i32, index: i32, tables: usize): f32 {
+  if (format === 0) return load<f32>(src + (<usize>index << 2));
+  return load<f32>(tables + (<usize>(format - 1) << 10) + (<usize>load<u8>(src + <usize>index) << 2));
+}
+
+/** B rows n0 … n0+cols (zero beyond `cols`) and depths k0 … k0+kc into panels of 8: dst[(j·kc + k)·8 + c]. */
+function packB(
+  b: usize,
+  format: i32,
+  kContig: bool,
+  N: i32,
+  K: i32,
+  n0: i32,
+  cols: i32,
+  k0: i32,
+  kc: i32,
+  dst: usize,
+  tables: usize,
+): void {
+  const panels = (cols + 7) >> 3;
+  for (let j = 0; j < panels; j++) {
+    const panel = dst + ((<usize>j * <usize>kc) << 5);
+    const width = min(8, cols - j * 8);
+    if (kContig) {
+      // Each column's depths are contiguous in B: walk them, writing with the panel's stride.
+      for (let c = 0; c < 8; c++) {
+        let out = panel + (<usize>c << 2);
+        if (c >= width) {
+          for (let k = 0; k < kc; k++, out += 32) store<f32>(out, 0);
+          continue;
+        }
+        const base = (n0 + j * 8 + c) * K + k0;
+        for (let k = 0; k < kc; k++, out += 32) store<f32>(out, element(b, format, base + k, tables));
+      }
+    } else {
+      // A row of B holds the panel's columns side by side: copy 8 at a time (walking columns down
+      // a power-of-two stride would keep evicting the same cache set).
+      for (let k = 0; k < kc; k++) {
+        const out = panel + (<usize>k << 5);
+        const base = (k0 + k) * N + n0 + j * 8;
+        for (let c = 0; c < 8; c++) store<f32>(out + (<usize>c << 2), c < width ? element(b, format, base + c, tables) : 0);
+      }
+    }
+  }
+}
+
+/** A rows m0 … m0+4 (zero beyond `rows`) and depths k0 … k0+kc: dst[k·4 + r]. */
+function packA(a: usize, format: i32, kContig: bool, M: i32, K: i32, m0: i32, rows: i32, k0: i32, kc: i32, dst: usize, tables: usize): void {
+  if (kContig) {
+    for (let r = 0; r < 4; r++) {
+      let out = dst + (<usize>r << 2);
+      if (r >= rows) {
+        for (let k = 0; k < kc; k++, out += 16) store<f32>(out, 0);
+        continue;
+      }
+      const base = (m0 + r) * K + k0;
+      for (let k = 0; k < kc; k++, out += 16) store<f32>(out, element(a, format, base + k, tables));
+    }
+  } else {
+    for (let k = 0; k < kc; k++) {
+      const out = dst + (<usize>k << 4);
+      const base = (k0 + k) * M + m0;
+      for (let r = 0; r < 4; r++) store<f32>(out + (<usize>r << 2), r < rows ? element(a, format, base + r, tables) : 0);
+    }
+  }
+}
+
+@inline
+function madd(acc: v128, x: v128, y: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(x, y));
+}
+
+/** Writes (first K-block) or adds one 4-wide row segment of C; `cols` < 4 goes lane by lane. */
+@inline
+function put(c: usize, value: v128, cols: i32, first: bool): void {
+  if (cols >= 4) {
+    v128.store(c, first ? value : f32x4.add(v128.load(c), value));
+    return;
+  }
+  for (let i = 0; i < cols; i++) {
+    const lane = i === 0 ? f32x4.extract_lane(value, 0) : i === 1 ? f32x4.extract_lane(value, 1) : f32x4.extract_lane(value, 2);
+    const at = c + (<usize>i << 2);
+    store<f32>(at, first ? lane : load<f32>(at) + lane);
+  }
+}
+
+@inline
+function putRow(c: usize, lo: v128, hi: v128, cols: i32, first: bool): void {
+  put(c, lo, cols, first);
+  if (cols > 4) put(c + 16, hi, cols - 4, first);
+}
+
+/** C[4×8] (= or +=) Apanel · Bpanel over kc depths; only `rows` × `cols` of it are stored. */
+function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, first: bool): void {
+  let c00 = f32x4.splat(0),
+    c01 = f32x4.splat(0),
+    c10 = f32x4.splat(0),
+    c11 = f32x4.splat(0),
+    c20 = f32x4.splat(0),
+    c21 = f32x4.splat(0),
+    c30 = f32x4.splat(0),
+    c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(c00, a, b0);
+    c01 = madd(c01, a, b1);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(c10, a, b0);
+    c11 = madd(c11, a, b1);
+    a = v128.load32_splat(ap, 8);
+    c20 = madd(c20, a, b0);
+    c21 = madd(c21, a, b1);
+    a = v128.load32_splat(ap, 12);
+    c30 = madd(c30, a, b0);
+    c31 = madd(c31, a, b1);
+    ap += 16;
+    bp += 32;
+  }
+  const stride = <usize>ldc << 2;
+  putRow(c, c00, c01, cols, first);
+  if (rows > 1) putRow(c + stride, c10, c11, cols, first);
+  if (rows > 2) putRow(c + 2 * stride, c20, c21, cols, first);
+  if (rows > 3) putRow(c + 3 * stride, c30, c31, cols, first);
+}
+
+/**
+ * C[m0:m1, n0:n1] = scale · A[m0:m1, :] · B[n0:n1, :]ᵀ (rows of C are N long). Scratch: `packedA`
+ * holds 4·KC floats, `packedB` KC · roundUp(n1 − n0, 8) floats.
+ */
+export function gemmTile(
+  a: usize,
+  aFormat: i32,
+  aKContig: bool,
+  b: usize,
+  bFormat: i32,
+  bKContig: bool,
+  c: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  m0: i32,
+  m1: i32,
+  n0: i32,
+  n1: i32,
+  scale: f32,
+  tables: usize,
+  packedA: usize,
+  packedB: usize,
+): void {
+  const cols = n1 - n0;
+  if (K === 0) {
+    for (let m = m0; m < m1; m++) memory.fill(c + ((<usize>m * <usize>N + <usize>n0) << 2), 0, <usize>cols << 2);
+    return;
+  }
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    const first = k0 === 0;
+    packB(b, bFormat, bKContig, N, K, n0, cols, k0, kc, packedB, tables);
+    for (let m = m0; m < m1; m += 4) {
+      const rows = min(4, m1 - m);
+      packA(a, aFormat, aKContig, M, K, m, rows, k0, kc, packedA, tables);
+      const cRow = c + ((<usize>m * <usize>N + <usize>n0) << 2);
+      for (let j = 0; j < cols; j += 8) {
+        kernel4x8(packedA, packedB + ((<usize>(j >> 3) * <usize>kc) << 5), kc, cRow + (<usize>j << 2), N, rows, min(8, cols - j), first);
+      }
+    }
+  }
+  if (scale !== 1) {
+    for (let m = m0; m < m1; m++) {
+      const row = c + ((<usize>m * <usize>N + <usize>n0) << 2);
+      for (let j = 0; j < cols; j++) store<f32>(row + (<usize>j << 2), load<f32>(row + (<usize>j << 2)) * scale);
+    }
+  }
+}
+
+// ---------- matrix × vector ----------
+
+// FP8 codes decode by arithmetic: the sign-extended code shifted left puts the exponent and
+// mantissa bits just below the f32 sign (the sign bit lands there too once the rest of the
+// extension is masked off). That f32 is the code's value times 2^(bias − 127), subnormal codes
+// included (they become f32 subnormals). The missing 2^(127 − bias) is not multiplied in per
+// element: the caller scales x by a power of two so the products stay normal and folds the rest
+// into `post`, the factor each sum is multiplied by. Codes that are NaN or infinity have no such
+// image: operands holding them take the exact table path (see `hasSpecialCodes`).
+
+/** Bits of 4 codes (sign-extended to i32 lanes) as f32: the value times 2^(bias − 127). */
+@inline
+function bits4(codes: v128, shift: i32): v128 {
+  // shift 20: 3 mantissa bits (e4m3fn, e4m3fnuz); 21: 2 (e5m2, e5m2fnuz). A constant after inlining.
+  return v128.and(i32x4.shl(codes, shift), i32x4.splat(shift === 20 ? 0x87f00000 : 0x8fe00000));
+}
+
+/** True when any of the n codes is NaN or infinite in `format` (those decode through the table). */
+export function hasSpecialCodes(src: usize, n: i32, format: i32): bool {
+  // A code is special when (code & maskByte) === valueByte: e4m3fn 0x7f (NaN); e5m2 exponent all ones; fnuz 0x80 (NaN).
+  const maskByte: i32 = format === 1 ? 0x7f : format === 2 ? 0x7c : 0xff;
+  const valueByte: i32 = format === 1 ? 0x7f : format === 2 ? 0x7c : 0x80;
+  const masks = i8x16.splat(<i8>maskByte);
+  const values = i8x16.splat(<i8>valueByte);
+  const n16 = n & ~15;
+  for (let i = 0; i < n16; i += 16) {
+    if (v128.any_true(i8x16.eq(v128.and(v128.load(src + <usize>i), masks), values))) return true;
+  }
+  for (let i = n16; i < n; i++) {
+    if ((<i32>load<u8>(src + <usize>i) & maskByte) === valueByte) return true;
+  }
+  return false;
+}
+
+/** Σ_k x[k] · w[k] over k < K16 (a multiple of 16) for one row of codes, decoded in registers. */
+@inline
+function dotCodes(x: usize, w: usize, k16: i32, shift: i32): v128 {
+  let acc0 = f32x4.splat(0),
+    acc1 = f32x4.splat(0),
+    acc2 = f32x4.splat(0),
+    acc3 = f32x4.splat(0);
+  for (let k = 0; k < k16; k += 16) {
+    const xp = x + (<usize>k << 2);
+    const codes = v128.load(w + <usize>k);
+    const lo = i16x8.extend_low_i8x16_s(codes);
+    const hi = i16x8.extend_high_i8x16_s(codes);
+    acc0 = madd(acc0, v128.load(xp), bits4(i32x4.extend_low_i16x8_s(lo), shift));
+    acc1 = madd(acc1, v128.load(xp, 16), bits4(i32x4.extend_high_i16x8_s(lo), shift));
+    acc2 = madd(acc2, v128.load(xp, 32), bits4(i32x4.extend_low_i16x8_s(hi), shift));
+    acc3 = madd(acc3, v128.load(xp, 48), bits4(i32x4.extend_high_i16x8_s(hi), shift));
+  }
+  return f32x4.add(f32x4.add(acc0, acc1), f32x4.add(acc2, acc3));
+}
+
+@inline
+function dotF32(x: usize, w: usize, k16: i32): v128 {
+  let acc0 = f32x4.splat(0),
+    acc1 = f32x4.splat(0),
+    acc2 = f32x4.splat(0),
+    acc3 = f32x4.splat(0);
+  for (let k = 0; k < k16; k += 16) {
+    const xp = x + (<usize>k << 2);
+    const wp = w + (<usize>k << 2);
+    acc0 = madd(acc0, v128.load(xp), v128.load(wp));
+    acc1 = madd(acc1, v128.load(xp, 16), v128.load(wp, 16));
+    acc2 = madd(acc2, v128.load(xp, 32), v128.load(wp, 32));
+    acc3 = madd(acc3, v128.load(xp, 48), v128.load(wp, 48));
+  }
+  return f32x4.add(f32x4.add(acc0, acc1), f32x4.add(acc2, acc3));
+}
+
+/** The value of element `index` in the units the SIMD paths sum in (see above): f32 as is, codes as their bits. */
+@inline
+function unitValue(src: usize, format: i32, index: i32, tables: usize, useTable: bool): f32 {
+  if (format === 0 || useTable) return element(src, format, index, tables);
+  const code = <i32>load<i8>(src + <usize>index);
+  return reinterpret<f32>(format === 1 || format === 3 ? (code << 20) & 0x87f00000 : (code << 21) & 0x8fe00000);
+}
+
+/**
+ * C[m, n0:n1] = (Σ_k x[m·K + k] · B[n, k]) · post · scale for every m < M, with B stored N × K
+ * (the weights of a linear layer). x is f32; B is f32 or codes (in units of 2^(bias − 127) unless
+ * `useTable`, which decodes exactly through the table).
+ */
+export function matvecRows(
+  x: usize,
+  M: i32,
+  b: usize,
+  format: i32,
+  c: usize,
+  N: i32,
+  K: i32,
+  n0: i32,
+  n1: i32,
+  post: f32,
+  scale: f32,
+  tables: usize,
+  useTable: bool,
+): void {
+  const k16 = useTable ? 0 : K & ~15;
+  for (let m = 0; m < M; m++) {
+    const xm = x + ((<usize>m * <usize>K) << 2);
+    for (let n = n0; n < n1; n++) {
+      let acc: v128;
+      if (format === 0) acc = dotF32(xm, b + ((<usize>n * <usize>K) << 2), k16);
+      else if (format === 1 || format === 3) acc = dotCodes(xm, b + <usize>n * <usize>K, k16, 20);
+      else acc = dotCodes(xm, b + <usize>n * <usize>K, k16, 21);
+      let sum: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      const base = n * K;
+      for (let k = k16; k < K; k++) sum += load<f32>(xm + (<usize>k << 2)) * unitValue(b, format, base + k, tables, useTable);
+      store<f32>(c + ((<usize>m * <usize>N + <usize>n) << 2), sum * post * scale);
+    }
+  }
+}
+
+/** out[0:16] = Σ_k x[k] · B[k, 0:16] over the K rows of codes (N apart), decoded in registers. */
+@inline
+function axpyCodes(x: usize, w: usize, K: i32, N: i32, out: usize, post: v128, scale: v128, shift: i32): void {
+  let acc0 = f32x4.splat(0),
+    acc1 = f32x4.splat(0),
+    acc2 = f32x4.splat(0),
+    acc3 = f32x4.splat(0);
+  for (let k = 0; k < K; k++, w += <usize>N) {
+    const xs = v128.load32_splat(x + (<usize>k << 2));
+    const codes = v128.load(w);
+    const lo = i16x8.extend_low_i8x16_s(codes);
+    const hi = i16x8.extend_high_i8x16_s(codes);
+    acc0 = madd(acc0, xs, bits4(i32x4.extend_low_i16x8_s(lo), shift));
+    acc1 = madd(acc1, xs, bits4(i32x4.extend_high_i16x8_s(lo), shift));
+    acc2 = madd(acc2, xs, bits4(i32x4.extend_low_i16x8_s(hi), shift));
+    acc3 = madd(acc3, xs, bits4(i32x4.extend_high_i16x8_s(hi), shift));
+  }
+  v128.store(out, f32x4.mul(f32x4.mul(acc0, post), scale));
+  v128.store(out, f32x4.mul(f32x4.mul(acc1, post), scale), 16);
+  v128.store(out, f32x4.mul(f32x4.mul(acc2, post), scale), 32);
+  v128.store(out, f32x4.mul(f32x4.mul(acc3, post), scale), 48);
+}
+
+@inline
+function axpyF32(x: usize, w: usize, K: i32, N: i32, out: usize, post: v128, scale: v128): void {
+  let acc0 = f32x4.splat(0),
+    acc1 = f32x4.splat(0),
+    acc2 = f32x4.splat(0),
+    acc3 = f32x4.splat(0);
+  const stride = <usize>N << 2;
+  for (let k = 0; k < K; k++, w += stride) {
+    const xs = v128.load32_splat(x + (<usize>k << 2));
+    acc0 = madd(acc0, xs, v128.load(w));
+    acc1 = madd(acc1, xs, v128.load(w, 16));
+    acc2 = madd(acc2, xs, v128.load(w, 32));
+    acc3 = madd(acc3, xs, v128.load(w, 48));
+  }
+  v128.store(out, f32x4.mul(f32x4.mul(acc0, post), scale));
+  v128.store(out, f32x4.mul(f32x4.mul(acc1, post), scale), 16);
+  v128.store(out, f32x4.mul(f32x4.mul(acc2, post), scale), 32);
+  v128.store(out, f32x4.mul(f32x4.mul(acc3, post), scale), 48);
+}
+
+/**
+ * C[m, n0:n1] = (Σ_k x[m·K + k] · B[k, n]) · post · scale for every m < M, with B stored K × N (the
+ * activation-gradient product of a linear layer, or attention's probabilities × values).
+ */
+export function matvecCols(
+  x: usize,
+  M: i32,
+  b: usize,
+  format: i32,
+  c: usize,
+  N: i32,
+  K: i32,
+  n0: i32,
+  n1: i32,
+  post: f32,
+  scale: f32,
+  tables: usize,
+  useTable: bool,
+): void {
+  const posts = f32x4.splat(post);
+  const scales = f32x4.splat(scale);
+  const n16 = useTable ? n0 : n0 + ((n1 - n0) & ~15);
+  for (let m = 0; m < M; m++) {
+    const xm = x + ((<usize>m * <usize>K) << 2);
+    const cm = c + ((<usize>m * <usize>N) << 2);
+    for (let n = n0; n < n16; n += 16) {
+      const out = cm + (<usize>n << 2);
+      if (format === 0) axpyF32(xm, b + (<usize>n << 2), K, N, out, posts, scales);
+      else if (format === 1 || format === 3) axpyCodes(xm, b + <usize>n, K, N, out, posts, scales, 20);
+      else axpyCodes(xm, b + <usize>n, K, N, out, posts, scales, 21);
+    }
+    for (let n = n16; n < n1; n++) {
+      let sum: f32 = 0;
+      for (let k = 0; k < K; k++) sum += load<f32>(xm + (<usize>k << 2)) * unitValue(b, format, k * N + n, tables, useTable);
+      store<f32>(cm + (<usize>n << 2), sum * post * scale);
+    }
+  }
+}

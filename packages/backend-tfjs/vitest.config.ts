@@ -1,0 +1,3 @@
+import { octetProject } from '../../tooling/vitest/project.js';
+
+export default octetProject('@octet/backend-tfjs');

@@ -1,0 +1,285 @@
+/**
+ * The CPU backend's WASM SIMD kernels against peers in the same process: matmul (f32, and FP8 × FP8
+ * → f32 with the codes decoded inside the kernel) against ONNX Runtime's MatMul (f32, native MLAS)
+ * and TensorFlow.js's wasm backend; matrix × vector with FP8 weights against ORT's f32 MatMul of the
+ * same shape; then GPT decode and training tokens/s, fast kernels against the reference kernels.
+ *
+ * Every contender returns its result to JavaScript. ORT idle threads do not spin, so they do not take
+ * a core from the runs that follow; each measurement is warmed up, then contenders alternate and the
+ * median is shown.
+ */
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname } from 'node:path';
+import { type CpuBackend, createCpuBackend } from '@octet/backend-cpu';
+import { type Backend, fp8, type KernelName, op, setBackend, type TensorInfo, tidy, valueAndGrads } from '@octet/core';
+import { ByteTokenizer, Gpt, GptDecoder, gptConfig, loadBrown, packTokenIds, TokenDataset } from '@octet/models';
+import { AdamW, clipByGlobalNorm } from '@octet/optim';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import onnx from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+
+const WARMUP_RUNS = 2;
+const TIMED_RUNS = Number(process.env.OCTET_BENCH_KERNEL_RUNS ?? 5);
+const proto = onnx.onnx;
+const ONNX_FLOAT = 1;
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Median seconds per run of each contender, runs alternating between them. */
+async function race(contenders: Record<string, () => unknown>, runs = TIMED_RUNS, warmup = WARMUP_RUNS): Promise<Record<string, number>> {
+  const seconds: Record<string, number[]> = {};
+  for (const [name, work] of Object.entries(contenders)) {
+    for (let i = 0; i < warmup; i++) await work();
+    seconds[name] = [];
+  }
+  for (let run = 0; run < runs; run++) {
+    for (const [name, work] of Object.entries(contenders)) {
+      const start = performance.now();
+      await work();
+      seconds[name]!.push((performance.now() - start) / 1000);
+    }
+  }
+  return Object.fromEntries(Object.entries(seconds).map(([name, times]) => [name, median(times)]));
+}
+
+function randomF32(n: number, seed: number): Float32Array {
+  let state = seed >>> 0 || 1;
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    values[i] = (state >>> 0) / 2147483648 - 1;
+  }
+  return values;
+}
+
+function tensorType(dims: number[]): onnx.onnx.ITypeProto {
+  return proto.TypeProto.create({
+    tensorType: proto.TypeProto.Tensor.create({
+      elemType: ONNX_FLOAT,
+      shape: proto.TensorShapeProto.create({ dim: dims.map((dimValue) => ({ dimValue })) }),
+    }),
+  });
+}
+
+/** ORT session of y = a @ b (f32); `b` is an initializer (weights held by ORT) when given. */
+async function ortMatMul(M: number, K: number, N: number, weights?: Float32Array): Promise<ort.InferenceSession> {
+  const initializer = weights
+    ? [
+        proto.TensorProto.create({
+          name: 'b',
+          dataType: ONNX_FLOAT,
+          dims: [K, N],
+          rawData: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength),
+        }),
+      ]
+    : [];
+  const graph = proto.GraphProto.create({
+    name: 'matmul',
+    node: [proto.NodeProto.create({ opType: 'MatMul', input: ['a', 'b'], output: ['y'] })],
+    initializer,
+    input: [
+      proto.ValueInfoProto.create({ name: 'a', type: tensorType([M, K]) }),
+      ...(weights ? [] : [proto.ValueInfoProto.create({ name: 'b', type: tensorType([K, N]) })]),
+    ],
+    output: [proto.ValueInfoProto.create({ name: 'y', type: tensorType([M, N]) })],
+  });
+  const model = proto.ModelProto.create({
+    irVersion: 9,
+    opsetImport: [proto.OperatorSetIdProto.create({ domain: '', version: 21 })],
+    graph,
+  });
+  return ort.InferenceSession.create(proto.ModelProto.encode(model).finish(), {
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+}
+
+function kernel(backend: Backend, name: KernelName, inputs: Record<string, TensorInfo>, attrs: object): Float32Array {
+  const out = backend.kernels.get(name)!({ inputs, attrs, backend } as never);
+  return (backend as CpuBackend).readSync(out) as Float32Array;
+}
+
+async function useTfjsWasm(): Promise<void> {
+  const require = createRequire(import.meta.url);
+  setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+  tf.enableProdMode();
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs backend wasm failed to initialise');
+  await tf.ready();
+}
+
+const gflops = (M: number, N: number, K: number, seconds: number) => (2 * M * N * K) / seconds / 1e9;
+
+async function matmulRows(fast: CpuBackend): Promise<string[]> {
+  const rows: string[] = [];
+  for (const [M, K, N] of [
+    [1024, 1024, 1024],
+    [512, 768, 3072],
+  ] as const) {
+    const av = randomF32(M * K, 1);
+    const bv = randomF32(K * N, 2);
+    const bt = randomF32(N * K, 3); // (N, K): a linear layer's weight
+    const a = fast.write(av, [M, K], 'float32');
+    const b = fast.write(bv, [K, N], 'float32');
+    const aq = fast.write(fp8.encode(av, 'e4m3fn'), [M, K], 'uint8');
+    const bq = fast.write(fp8.encode(bt, 'e4m3fn'), [N, K], 'uint8');
+    const one = fast.write(Float32Array.of(1), [], 'float32');
+    const session = await ortMatMul(M, K, N);
+    const feeds = { a: new ort.Tensor('float32', av, [M, K]), b: new ort.Tensor('float32', bv, [K, N]) };
+    const ta = tf.tensor2d(av, [M, K]);
+    const tb = tf.tensor2d(bv, [K, N]);
+    const times = await race({
+      f32: () => kernel(fast, 'MatMul', { a, b }, { transposeA: false, transposeB: false }),
+      fp8: () =>
+        kernel(
+          fast,
+          'ScaledMatMul',
+          { a: aq, b: bq, aScale: one, bScale: one },
+          { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 },
+        ),
+      ort: async () => (await session.run(feeds)).y!.data,
+      tfjs: () => tf.tidy(() => tf.matMul(ta, tb)).dataSync(),
+    });
+    await session.release();
+    ta.dispose();
+    tb.dispose();
+    const [ortRate, tfjsRate] = [gflops(M, N, K, times.ort!), gflops(M, N, K, times.tfjs!)];
+    for (const [name, seconds] of [
+      ['octet f32', times.f32!],
+      ['octet e4m3 × e4m3 → f32', times.fp8!],
+    ] as const) {
+      const rate = gflops(M, N, K, seconds);
+      rows.push(
+        `| matmul ${M}×${K}×${N} | ${name} | ${rate.toFixed(1)} GFLOP/s | ${ortRate.toFixed(1)} | ${(rate / ortRate).toFixed(2)}× | ${tfjsRate.toFixed(1)} | ${(rate / tfjsRate).toFixed(2)}× |`,
+      );
+    }
+  }
+  return rows;
+}
+
+async function matvecRows(fast: CpuBackend): Promise<string[]> {
+  const [K, N] = [4096, 4096];
+  const x = randomF32(K, 4);
+  const w = randomF32(K * N, 5); // (K, N) for ORT; octet holds the same numbers as (N, K), as a linear layer does
+  const wt = new Float32Array(N * K);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) wt[n * K + k] = w[k * N + n]!;
+  const wq = fast.write(fp8.encode(wt, 'e4m3fn'), [N, K], 'uint8');
+  const wf = fast.write(wt, [N, K], 'float32');
+  const xq = fast.write(fp8.encode(x, 'e4m3fn'), [1, K], 'uint8');
+  const xf = fast.write(x, [1, K], 'float32');
+  const one = fast.write(Float32Array.of(1), [], 'float32');
+  const session = await ortMatMul(1, K, N, w);
+  const feeds = { a: new ort.Tensor('float32', x, [1, K]) };
+  const times = await race(
+    {
+      fp8: () =>
+        kernel(
+          fast,
+          'ScaledMatMul',
+          { a: xq, b: wq, aScale: one, bScale: one },
+          { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 },
+        ),
+      f32: () => kernel(fast, 'MatMul', { a: xf, b: wf }, { transposeA: false, transposeB: true }),
+      ort: async () => (await session.run(feeds)).y!.data,
+    },
+    TIMED_RUNS * 8,
+    WARMUP_RUNS + 2,
+  );
+  await session.release();
+  const ortRate = gflops(1, N, K, times.ort!);
+  return [
+    ['octet e4m3 weights', times.fp8!],
+    ['octet f32 weights', times.f32!],
+  ].map(([name, seconds]) => {
+    const rate = gflops(1, N, K, seconds as number);
+    return `| matvec 1×${K}·${K}×${N} | ${name} | ${rate.toFixed(1)} GFLOP/s (${((seconds as number) * 1e3).toFixed(2)} ms) | ${ortRate.toFixed(1)} | ${(rate / ortRate).toFixed(2)}× | | |`;
+  });
+}
+
+/** Tokens/s decoding `tokens` tokens one at a time after a short prompt, batch 1. */
+async function decodeTokensPerSecond(backend: CpuBackend, tokens: number): Promise<number> {
+  setBackend(backend);
+  const model = new Gpt(gptConfig('small'));
+  const decoder = new GptDecoder(model);
+  let { cache } = await decoder.prefill([72, 101, 108, 108, 111]);
+  const step = async (token: number) => {
+    const [result] = await decoder.decode([{ token, cache }]);
+    cache = result!.cache;
+  };
+  for (let i = 0; i < 4; i++) await step(32 + i);
+  const start = performance.now();
+  for (let i = 0; i < tokens; i++) await step(40 + (i % 50));
+  const seconds = (performance.now() - start) / 1000;
+  for (const t of [...cache.keys, ...cache.values]) t.dispose();
+  model.dispose();
+  return tokens / seconds;
+}
+
+/** Training tokens/s of the default GPT (batch 8), as the train-cpu suite measures it. */
+async function trainTokensPerSecond(backend: CpuBackend, ids: Uint16Array | Int32Array, steps: number): Promise<number> {
+  setBackend(backend);
+  const model = new Gpt(gptConfig('small'));
+  const optimizer = new AdamW(model.parameterGroups(), { lr: 0.5 });
+  const data = new TokenDataset(ids, { batchSize: 8, contextLength: model.config.contextLength, seed: 0 });
+  let start = 0;
+  for (let i = 0; i < steps + 1; i++) {
+    if (i === 1) start = performance.now();
+    const batch = data.nextBatch();
+    const shape = [batch.batchSize, batch.contextLength];
+    const loss = tidy(() => {
+      const { value, grads } = valueAndGrads(
+        () => model.loss(op.tensor(batch.inputs, shape), op.tensor(batch.targets, shape)),
+        optimizer.params(),
+      );
+      optimizer.applyGradients(clipByGlobalNorm(grads, 1).grads);
+      return value;
+    });
+    await loss.data();
+    loss.dispose();
+  }
+  const seconds = (performance.now() - start) / 1000;
+  model.dispose();
+  optimizer.dispose();
+  return (steps * 8 * model.config.contextLength) / seconds;
+}
+
+export async function run(): Promise<void> {
+  await useTfjsWasm();
+  const fast = createCpuBackend();
+  const reference = createCpuBackend({ kernels: 'reference' });
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(
+    `${os.cpus().length} × ${cpu}, Node ${process.versions.node}; octet ${fast.threads} threads; onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}; ` +
+      `tfjs-wasm ${tf.version.tfjs} (${(tf.backend() as unknown as { getThreadsCount?: () => number }).getThreadsCount?.() ?? '?'} threads); median of ${TIMED_RUNS} runs after ${WARMUP_RUNS} warm-up runs`,
+  );
+  console.log('| work | octet | octet | ORT (GFLOP/s) | octet / ORT | tfjs-wasm (GFLOP/s) | octet / tfjs-wasm |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const row of await matmulRows(fast)) console.log(row);
+  for (const row of await matvecRows(fast)) console.log(row);
+
+  const decodeTokens = Number(process.env.OCTET_BENCH_DECODE_TOKENS ?? 32);
+  const decodeFast = await decodeTokensPerSecond(fast, decodeTokens);
+  const decodeReference = await decodeTokensPerSecond(reference, decodeTokens);
+  const ids = packTokenIds(new ByteTokenizer().encode(loadBrown().train.slice(0, 1_000_000)), 256);
+  const trainSteps = Number(process.env.OCTET_BENCH_TRAIN_STEPS ?? 3);
+  const trainFast = await trainTokensPerSecond(fast, ids, trainSteps);
+  const trainReference = await trainTokensPerSecond(reference, ids, trainSteps);
+  console.log();
+  console.log(
+    `GPT 'small' (default recipe): decode ${decodeTokens} tokens at batch 1; train ${trainSteps} steps of batch 8 × 128 after one warm-up step`,
+  );
+  console.log('| work | fast kernels (tokens/s) | reference kernels (tokens/s) | fast / reference |');
+  console.log('|---|---|---|---|');
+  console.log(
+    `| decode, batch 1 | ${decodeFast.toFixed(1)} | ${decodeReference.toFixed(1)} | ${(decodeFast / decodeReference).toFixed(2)}× |`,
+  );
+  console.log(`| train, batch 8 | ${trainFast.toFixed(0)} | ${trainReference.toFixed(0)} | ${(trainFast / trainReference).toFixed(2)}× |`);
+  console.log('(training against tfjs-wasm: the train-cpu suite)');
+  fast.wasm?.terminate();
+}
