@@ -9,14 +9,16 @@
  *   scale under delayed scaling, the tensor's own amax under current scaling), cast to FP8 and back
  *   (Cast with saturate: round to nearest even, saturating, like octet's codec), and the f32
  *   MatMul output is multiplied by alpha / sx.
- * - Everything else (embedding, RMSNorm, RoPE, attention, GELU, the head) is f32.
+ * - The embedding and head are stored as the checkpoint holds them (BF16 under FP8 and bf16 recipes,
+ *   two bytes a weight, cast to f32 as the session loads), and computed in f32 like everything else
+ *   (RMSNorm, RoPE, attention, GELU).
  * - With `kvCache`, every layer has `past_key_values.<l>.key|value` inputs (B, H, P, D) and
  *   `present.<l>.key|value` outputs (B, H, P+T, D); keys are stored after RoPE. `attention_mask`
  *   (B, P+T) marks real (1) and padding (0) positions and `position_ids` (B, T) gives each new
  *   token's position, so sequences of different lengths decode together left-padded.
  */
-import { check, FP8_FORMATS, type Fp8Format, keep, op, type Recipe, recipeByName, tidy } from '@octet/core';
-import { type Gpt, type GptConfig, loadCheckpoint, type RawTensor, rawTensorFloat32, rawTensorFrom } from '@octet/models';
+import { check, FP8_FORMATS, type Fp8Format, type Recipe, recipeByName } from '@octet/core';
+import { type Gpt, type GptConfig, gptServingTensors, loadCheckpoint, type RawTensor, rawTensorFloat32, rawTensorValues } from '@octet/models';
 import { type Dim, GraphBuilder, ONNX_DTYPE } from './graph-builder.js';
 
 /** The tensors of a served GPT as model.safetensors holds them, with the config they belong to. */
@@ -47,37 +49,9 @@ export async function loadGptServingWeights(directory: string): Promise<GptServi
   return { config: config as GptConfig, tensors: checkpoint.tensors };
 }
 
-/**
- * The serving tensors of an in-memory Gpt, exactly as saveGptCheckpoint writes them to
- * model.safetensors: FP8 codes with `weight_scale_inv` for FP8 hidden Linears, F32 otherwise.
- */
+/** The serving tensors of an in-memory Gpt, exactly as saveGptCheckpoint writes them to model.safetensors. */
 export async function gptServingWeights(model: Gpt): Promise<GptServingWeights> {
-  const fp8Linears = new Map(
-    model
-      .hiddenLinears()
-      .filter(([, linear]) => linear.scaling !== null)
-      .map(([, linear]) => [linear.weight as unknown, linear]),
-  );
-  const format = model.recipe.forwardFormat;
-  const tensors: Record<string, RawTensor> = {};
-  for (const [name, variable] of model.namedVariables()) {
-    const linear = fp8Linears.get(variable);
-    if (!linear) {
-      tensors[name] = rawTensorFrom('F32', [...variable.shape], (await variable.data()) as Float32Array);
-      continue;
-    }
-    check(format === 'e4m3fn' || format === 'e5m2', 'ONNX export weight format', format, 'e4m3fn or e5m2');
-    const [codes, scale] = tidy(() => {
-      const s = linear.scaling!.weight.scaleFor(variable, false);
-      return [keep(op.quantizeTensor(variable, s, format)), keep(s)];
-    });
-    tensors[name] = rawTensorFrom(format === 'e4m3fn' ? 'F8_E4M3' : 'F8_E5M2', [...variable.shape], (await codes.data()) as Uint8Array);
-    const scaleValue = ((await scale.data()) as Float32Array)[0]!;
-    tensors[name.replace(/weight$/, 'weight_scale_inv')] = rawTensorFrom('F32', [], new Float32Array([1 / scaleValue]));
-    codes.dispose();
-    scale.dispose();
-  }
-  return { config: { ...model.config }, tensors };
+  return { config: { ...model.config }, tensors: await gptServingTensors(model) };
 }
 
 /** Exports a Gpt, its serving weights, or a checkpoint folder to ONNX bytes. */
@@ -99,13 +73,21 @@ export function buildGptOnnx({ config, tensors }: GptServingWeights, { kvCache =
     check(t !== undefined, 'GPT weights', `no tensor ${name}`, `every tensor of a ${config.layers}-layer GPT`);
     return t;
   };
+  /** An f32 graph value from an F32 or BF16 tensor (BF16 is stored as such, two bytes a weight, and cast on load). */
   const f32Initializer = (name: string, transpose = false): string => {
     const t = tensor(name);
-    check(t.dtype === 'F32', `tensor ${name} dtype`, t.dtype, 'F32');
-    const values = rawTensorFloat32(t);
-    if (!transpose) return g.floats(name, t.shape, values);
+    check(t.dtype === 'F32' || t.dtype === 'BF16', `tensor ${name} dtype`, t.dtype, 'F32 or BF16');
     const [rows, cols] = t.shape as [number, number];
-    return g.floats(`${name}.T`, [cols, rows], transposed(values, rows, cols));
+    const dims = transpose ? [cols, rows] : t.shape;
+    const stored = transpose ? `${name}.T` : name;
+    if (t.dtype === 'F32') {
+      const values = rawTensorFloat32(t);
+      return g.floats(stored, dims, transpose ? transposed(values, rows, cols) : values);
+    }
+    const bits = rawTensorValues(t) as Uint16Array;
+    const ordered = transpose ? transposed(bits, rows, cols) : bits;
+    g.initializer(stored, 'bfloat16', dims, new Uint8Array(ordered.buffer, ordered.byteOffset, ordered.byteLength));
+    return g.node('Cast', [stored], { to: { int: ONNX_DTYPE.float } });
   };
 
   // ---- inputs ----
@@ -299,7 +281,7 @@ function scaleFromAmaxHistory(history: Float32Array, recipe: Recipe, format: Fp8
   return Number.isFinite(s) && s !== 0 ? s : 1;
 }
 
-function transposed<T extends Float32Array | Uint8Array>(values: T, rows: number, cols: number): T {
+function transposed<T extends Float32Array | Uint16Array | Uint8Array>(values: T, rows: number, cols: number): T {
   const out = new (values.constructor as new (n: number) => T)(values.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
   return out;

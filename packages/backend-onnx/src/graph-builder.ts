@@ -15,6 +15,7 @@ export const ONNX_DTYPE = {
   uint8: 2,
   int64: 7,
   bool: 9,
+  bfloat16: 16,
   float8e4m3fn: 17,
   float8e5m2: 19,
 } as const;

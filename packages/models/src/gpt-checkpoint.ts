@@ -1,10 +1,12 @@
 /**
  * GPT ⇄ checkpoint folder. model.safetensors holds what serving needs: each FP8 Linear's weight as
  * F8_E4M3 codes (quantized with the recipe's weight scale, so a served forward sees exactly the
- * bytes training's forward saw) with its `weight_scale_inv` (F32), every other tensor in F32.
+ * bytes training's forward saw) with its `weight_scale_inv` (F32); under an FP8 or bf16 recipe the
+ * other matrices (embedding, head) in BF16, as TransformerEngine-style deployments keep them;
+ * norm gains, and everything of an f32 model, in F32.
  * training_state.* holds the f32 master weights, optimizer moments and data position for exact resume.
  */
-import { check, fp8, keep, op, type Tensor, tidy } from '@octet/core';
+import { bf16, check, fp8, keep, op, type Tensor, tidy } from '@octet/core';
 import { loadCheckpoint, type RawTensor, rawTensorFloat32, rawTensorFrom, rawTensorValues, saveCheckpoint } from './checkpoint/index.js';
 import { Gpt, type GptConfig } from './gpt.js';
 
@@ -23,24 +25,30 @@ async function rawF32(tensor: Tensor): Promise<RawTensor> {
   return rawTensorFrom('F32', [...tensor.shape], (await tensor.data()) as Float32Array);
 }
 
-/** Writes the model (and, when given, the training state) to `directory` atomically. Returns the directory. */
-export async function saveGptCheckpoint(directory: string, model: Gpt, extras: GptTrainingExtras = {}): Promise<string> {
+/**
+ * The tensors of model.safetensors for `model`, as a server reads them: FP8 codes with
+ * `weight_scale_inv` for FP8 Linears, BF16 for the other matrices unless the model is f32, F32 else.
+ */
+export async function gptServingTensors(model: Gpt): Promise<Record<string, RawTensor>> {
   const tensors: Record<string, RawTensor> = {};
-  const fp8Weights = new Map(
+  const fp8Linears = new Map(
     model
       .hiddenLinears()
       .filter(([, l]) => l.scaling !== null)
-      .map(([path, l]) => [l.weight, { path, linear: l }]),
+      .map(([, l]) => [l.weight as Tensor, l]),
   );
-  const masters: Record<string, RawTensor> = {};
+  const format = model.recipe.forwardFormat;
+  const matricesInBf16 = model.recipe.precision !== 'f32';
   for (const [name, variable] of model.namedVariables()) {
-    const quantized = fp8Weights.get(variable as never);
-    if (!quantized) {
-      tensors[name] = await rawF32(variable);
+    const linear = fp8Linears.get(variable);
+    if (!linear) {
+      const values = (await variable.data()) as Float32Array;
+      tensors[name] =
+        matricesInBf16 && variable.rank === 2
+          ? rawTensorFrom('BF16', [...variable.shape], bf16.encode(values))
+          : rawTensorFrom('F32', [...variable.shape], values);
       continue;
     }
-    const { linear } = quantized;
-    const format = model.recipe.forwardFormat;
     check(format === 'e4m3fn' || format === 'e5m2', 'checkpoint weight format', format, 'e4m3fn or e5m2 (the safetensors FP8 dtypes)');
     const [codes, scale] = tidy(() => {
       const s = linear.scaling!.weight.scaleFor(variable, false);
@@ -49,9 +57,19 @@ export async function saveGptCheckpoint(directory: string, model: Gpt, extras: G
     tensors[name] = rawTensorFrom(F8_DTYPE[format], [...variable.shape], (await codes.data()) as Uint8Array);
     const scaleValue = ((await scale.data()) as Float32Array)[0]!;
     tensors[name.replace(/weight$/, 'weight_scale_inv')] = rawTensorFrom('F32', [], new Float32Array([1 / scaleValue]));
-    masters[`master.${name}`] = await rawF32(variable);
     codes.dispose();
     scale.dispose();
+  }
+  return tensors;
+}
+
+/** Writes the model (and, when given, the training state) to `directory` atomically. Returns the directory. */
+export async function saveGptCheckpoint(directory: string, model: Gpt, extras: GptTrainingExtras = {}): Promise<string> {
+  const tensors = await gptServingTensors(model);
+  // Every weight model.safetensors does not hold in F32 keeps its f32 master for training.
+  const masters: Record<string, RawTensor> = {};
+  for (const [name, variable] of model.namedVariables()) {
+    if (tensors[name]?.dtype !== 'F32') masters[`master.${name}`] = await rawF32(variable);
   }
   const trainingTensors: Record<string, RawTensor> = { ...masters };
   let optimizerStep: number | undefined;
@@ -131,9 +149,10 @@ export async function loadGptCheckpoint(
     let values: Float32Array;
     if (master) values = rawTensorFloat32(master);
     else if (stored.dtype === 'F32') values = rawTensorFloat32(stored);
+    else if (stored.dtype === 'BF16') values = bf16.decode(rawTensorValues(stored) as Uint16Array);
     else {
       const format = stored.dtype === 'F8_E4M3' ? 'e4m3fn' : stored.dtype === 'F8_E5M2' ? 'e5m2' : null;
-      check(format !== null, `${directory}/model.safetensors tensor ${name} dtype`, stored.dtype, 'F32, F8_E4M3 or F8_E5M2');
+      check(format !== null, `${directory}/model.safetensors tensor ${name} dtype`, stored.dtype, 'F32, BF16, F8_E4M3 or F8_E5M2');
       const scaleInv = checkpoint.tensors[name.replace(/weight$/, 'weight_scale_inv')];
       check(scaleInv !== undefined, `${directory}/model.safetensors`, `no ${name}_scale_inv`, 'a weight_scale_inv beside every FP8 weight');
       values = fp8.decode(rawTensorValues(stored) as Uint8Array, format);

@@ -115,10 +115,16 @@ describe('GPT', () => {
     });
   }
 
-  it('serves a unitScaling checkpoint from its FP8 weights alone with identical logits', async () => {
-    // Static scales are 1, so decode(e4m3 codes) re-quantizes to the very same codes.
+  it('serves a unitScaling checkpoint from its FP8 weights and BF16 embedding and head with identical logits', async () => {
+    // Static scales are 1, so decode(e4m3 codes) re-quantizes to the very same codes; the other
+    // matrices are the masters rounded to bf16.
     const loaded = await loadGptCheckpoint(join(dir, 'unitScaling'));
     const served = await loadGptCheckpoint(join(dir, 'unitScaling'), { weights: 'serving' });
+    for (const [name, variable] of loaded.model.namedVariables()) {
+      if (variable.rank === 2 && !loaded.model.hiddenLinears().some(([path]) => `${path}.weight` === name)) {
+        tidy(() => variable.assign(op.roundTo(variable, 'bf16')));
+      }
+    }
     const [x] = batch(2, 16);
     expect(await served.model.forward(x).data()).toEqual(await loaded.model.forward(x).data());
   });
