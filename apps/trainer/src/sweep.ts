@@ -4,7 +4,7 @@
  * says whether the optimum stays put as the model widens (within one grid step) or moves.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -72,6 +72,13 @@ export async function sweep({
       const dir = join(outDir, `${recipe}-w${width}-lr${lr}`);
       const args = [cli, ...flags, '--recipe', recipe, '--width', String(width), '--lr', String(lr), '--threads', '1'];
       args.push('--sample-tokens', '0', '--health-every', '0', '--out', dir, '--overwrite');
+      const finished = finishedLoss(dir, args);
+      if (finished !== undefined) {
+        // The same run finished in an earlier sweep into this directory: a stopped sweep continues where it was.
+        losses[index] = finished;
+        process.stderr.write(`${recipe} width ${width} lr ${lr}: ${finished?.toFixed(4) ?? 'diverged'} (done before)\n`);
+        continue;
+      }
       try {
         const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 26 });
         const loss = JSON.parse(stdout.trim().split('\n').at(-1)!).final_val_loss as number;
@@ -81,6 +88,8 @@ export async function sweep({
         if (!/training stopped at step/.test(String((error as { stderr?: string }).stderr ?? error))) throw error;
         losses[index] = null;
       }
+      await mkdir(dir, { recursive: true });
+      writeFileSync(join(dir, 'sweep-run.json'), `${JSON.stringify({ args: args.slice(1), valLoss: losses[index] })}\n`);
       process.stderr.write(`${recipe} width ${width} lr ${lr}: ${losses[index]?.toFixed(4) ?? 'diverged'}\n`);
     }
   };
@@ -112,6 +121,14 @@ export async function sweep({
   writeFileSync(join(outDir, 'sweep.md'), `${sweepTable(result)}\n`);
   await writeReport([outDir], join(outDir, 'report.html'));
   return result;
+}
+
+/** The val loss (null: diverged) of a run that finished in `dir` with the same flags, else undefined. */
+function finishedLoss(dir: string, args: string[]): number | null | undefined {
+  const path = join(dir, 'sweep-run.json');
+  if (!existsSync(path)) return undefined;
+  const record = JSON.parse(readFileSync(path, 'utf8')) as { args: string[]; valLoss: number | null };
+  return JSON.stringify(record.args) === JSON.stringify(args.slice(1)) ? record.valLoss : undefined;
 }
 
 /** Best lr per width and whether it stayed within one grid step, as Markdown. */

@@ -181,6 +181,19 @@ describe('octet-train', () => {
     expect(unit.bestLrSpreadSteps).toBe(0);
     expect(readFileSync(join(out, 'sweep.md'), 'utf8')).toContain('| μnit Scaling (unit parametrisation) | 0.5 (');
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('data-chart="sweep-0"');
+    // Run again into the same directory: the finished runs are reused, not trained again.
+    const again = await promisify(execFile)(process.execPath, [
+      cli,
+      ...args,
+      '--preset',
+      'tiny-smoke',
+      '--steps',
+      '4',
+      '--eval-every',
+      '4',
+    ]);
+    expect(again.stderr.match(/\(done before\)/g)).toHaveLength(4);
+    expect(JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')).parametrisations).toEqual(result.parametrisations);
   });
 });
 

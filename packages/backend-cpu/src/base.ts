@@ -28,12 +28,15 @@ export class CpuBackend implements Backend {
   readonly wasm: WasmKernels | null;
   /** Spreads the reference kernels' large GEMMs over the cores; null when single-threaded or when the WASM kernels run. */
   readonly gemmPool: GemmPool | null;
+  /** Matmuls with fewer multiply-adds run on the reference kernels (the WASM call and copies would cost more). */
+  readonly minWasmWork: number;
 
   constructor(
     configs: readonly KernelConfig[],
-    { threads = 1, wasmModule = null }: { threads?: number; wasmModule?: WasmModule | null } = {},
+    { threads = 1, wasmModule = null, minWasmWork = 0 }: { threads?: number; wasmModule?: WasmModule | null; minWasmWork?: number } = {},
   ) {
     this.kernels = kernelTable(configs);
+    this.minWasmWork = minWasmWork;
     this.wasm = wasmModule ? new WasmKernels(wasmModule, { threads }) : null;
     this.gemmPool = this.wasm ? null : GemmPool.create(threads);
   }

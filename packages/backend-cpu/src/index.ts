@@ -11,6 +11,8 @@ export { CPU_FAST_KERNELS, CPU_KERNELS } from './register-all-kernels.js';
 
 export type CpuKernels = 'fast' | 'reference';
 
+const DEFAULT_MIN_WASM_WORK = 1 << 15;
+
 export interface CpuBackendOptions {
   /** Threads for large matmuls (default: one per core; 1 runs everything on the calling thread, as in browsers). */
   threads?: number;
@@ -25,14 +27,26 @@ export interface CpuBackendOptions {
    * Without it the fast kernels fall back to the reference ones.
    */
   wasmModule?: WasmModule;
+  /**
+   * Matmuls with fewer multiply-adds than this run on the reference kernels (default 2^15: below
+   * it, copying into WASM memory and the call cost more than the arithmetic, e.g. one token
+   * through a 128-wide layer). 0 sends every matmul to the WASM kernels.
+   */
+  minWasmWork?: number;
 }
 
 /** The CPU backend: WASM SIMD matmuls on every core by default, the TypeScript reference kernels otherwise. */
-export function createCpuBackend({ threads = defaultThreads(), kernels = 'fast', wasmModule }: CpuBackendOptions = {}): CpuBackend {
+export function createCpuBackend({
+  threads = defaultThreads(),
+  kernels = 'fast',
+  wasmModule,
+  minWasmWork = DEFAULT_MIN_WASM_WORK,
+}: CpuBackendOptions = {}): CpuBackend {
   check(Number.isInteger(threads) && threads >= 1, 'threads', threads, 'an integer ≥ 1');
   check(kernels === 'fast' || kernels === 'reference', 'kernels', kernels, "'fast' or 'reference'");
+  check(Number.isInteger(minWasmWork) && minWasmWork >= 0, 'minWasmWork', minWasmWork, 'an integer ≥ 0');
   if (kernels === 'reference') return new CpuBackend(CPU_KERNELS, { threads });
-  return new CpuBackend(CPU_FAST_KERNELS, { threads, wasmModule: wasmModule ?? loadKernelsModule() });
+  return new CpuBackend(CPU_FAST_KERNELS, { threads, wasmModule: wasmModule ?? loadKernelsModule(), minWasmWork });
 }
 
 /** The TypeScript reference backend on the calling thread alone: the oracle the other backends are checked against. */

@@ -107,7 +107,7 @@ const label = (c: Case) => `a ${shapes(c).a.join('×')}${c.transposeA ? 'ᵀ' : 
 
 describe.each([1, 2])('fast CPU kernels, %i thread(s)', (threads) => {
   const reference = createReferenceBackend();
-  const fast = createCpuBackend({ threads });
+  const fast = createCpuBackend({ threads, minWasmWork: 0 }); // every shape on the WASM kernels
   afterAll(() => fast.wasm?.terminate());
 
   it('runs the WASM kernels on the threads asked for', () => {
@@ -205,7 +205,7 @@ describe.each([1, 2])('fast CPU kernels, %i thread(s)', (threads) => {
 
 describe('fast Binary', () => {
   const reference = createReferenceBackend();
-  const fast = createCpuBackend({ threads: 1 });
+  const fast = createCpuBackend({ threads: 1, minWasmWork: 0 });
   afterAll(() => fast.wasm?.terminate());
   const pairs: [number[], number[]][] = [
     [
@@ -250,6 +250,7 @@ describe('createCpuBackend options', () => {
   it('names the option and its allowed values when they are wrong', () => {
     expect(() => createCpuBackend({ kernels: 'turbo' as never })).toThrow(/kernels.*'fast' or 'reference'/);
     expect(() => createCpuBackend({ threads: 0 })).toThrow(/threads/);
+    expect(() => createCpuBackend({ minWasmWork: -1 })).toThrow(/minWasmWork: got -1; allowed: an integer ≥ 0/);
   });
 });
 

@@ -18,7 +18,15 @@
  *   token's position, so sequences of different lengths decode together left-padded.
  */
 import { check, FP8_FORMATS, type Fp8Format, type Recipe, recipeByName } from '@octet/core';
-import { type Gpt, type GptConfig, gptServingTensors, loadCheckpoint, type RawTensor, rawTensorFloat32, rawTensorValues } from '@octet/models';
+import {
+  type Gpt,
+  type GptConfig,
+  gptServingTensors,
+  loadCheckpoint,
+  type RawTensor,
+  rawTensorFloat32,
+  rawTensorValues,
+} from '@octet/models';
 import { type Dim, GraphBuilder, ONNX_DTYPE } from './graph-builder.js';
 
 /** The tensors of a served GPT as model.safetensors holds them, with the config they belong to. */

@@ -129,7 +129,10 @@ describe('exportGptToOnnx', () => {
     const f32Tensors = Object.fromEntries(
       Object.entries(weights.tensors)
         .filter(([name]) => !name.endsWith('weight_scale_inv'))
-        .map(([name, t]) => [name, { dtype: 'F32' as const, shape: t.shape, data: new Uint8Array(4 * t.shape.reduce((a, b) => a * b, 1)) }]),
+        .map(([name, t]) => [
+          name,
+          { dtype: 'F32' as const, shape: t.shape, data: new Uint8Array(4 * t.shape.reduce((a, b) => a * b, 1)) },
+        ]),
     );
     const f32 = buildGptOnnx({ config: weights.config, tensors: f32Tensors }).byteLength;
     console.log(`small preset: fp8 export ${fp8} bytes, f32 export ${f32} bytes, ratio ${(fp8 / f32).toFixed(4)}`);

@@ -263,7 +263,7 @@ export async function run(): Promise<void> {
   for (const row of await matmulRows(fast)) console.log(row);
   for (const row of await matvecRows(fast)) console.log(row);
 
-  const decodeTokens = Number(process.env.OCTET_BENCH_DECODE_TOKENS ?? 32);
+  const decodeTokens = Number(process.env.OCTET_BENCH_DECODE_TOKENS ?? 96);
   const decodeFast = await decodeTokensPerSecond(fast, decodeTokens);
   const decodeReference = await decodeTokensPerSecond(reference, decodeTokens);
   const ids = packTokenIds(new ByteTokenizer().encode(loadBrown().train.slice(0, 1_000_000)), 256);

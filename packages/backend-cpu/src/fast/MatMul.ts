@@ -1,7 +1,7 @@
 import { type KernelConfig, type MatMulAttrs, type MatMulInputs, matMulGeometry } from '@octet/core';
 import { type CpuBackend, output, values } from '../base.js';
 import { matMulConfig as referenceMatMul } from '../kernels/MatMul.js';
-import { wasmMatMul } from './MatMul_impl.js';
+import { wasmMatMul, worthWasm } from './MatMul_impl.js';
 
 /** f32 matmul on the WASM SIMD kernels, on every thread of the backend. */
 export const matMulConfig: KernelConfig = {
@@ -12,8 +12,8 @@ export const matMulConfig: KernelConfig = {
       attrs: { transposeA, transposeB },
       backend,
     } = args;
-    if (!backend.wasm) return referenceMatMul.kernelFunc(args);
     const geometry = matMulGeometry(a, b, transposeA, transposeB);
+    if (!backend.wasm || !worthWasm(geometry, backend.minWasmWork)) return referenceMatMul.kernelFunc(args);
     const out = wasmMatMul(
       backend.wasm,
       { key: a.dataId, values: values(a), format: 'f32' },

@@ -15,6 +15,11 @@ export interface Operand {
 /** Up to this many rows of A run as matrix × vector (each weight read once per row, decoded in registers). */
 export const MATVEC_MAX_ROWS = 4;
 
+/** Whether a matmul of this geometry is worth the WASM kernels (see `minWasmWork`). */
+export function worthWasm({ batch, M, N, K }: MatMulGeometry, minWork: number): boolean {
+  return batch * M * N * K >= minWork;
+}
+
 export function wasmMatMul(
   kernels: WasmKernels,
   a: Operand,

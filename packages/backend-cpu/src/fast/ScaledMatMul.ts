@@ -1,7 +1,7 @@
 import { type KernelConfig, matMulGeometry, type ScaledMatMulAttrs, type ScaledMatMulInputs } from '@octet/core';
 import { type CpuBackend, output, values } from '../base.js';
 import { scaledMatMulConfig as referenceScaledMatMul } from '../kernels/ScaledMatMul.js';
-import { wasmMatMul } from './MatMul_impl.js';
+import { wasmMatMul, worthWasm } from './MatMul_impl.js';
 
 /** FP8 × FP8 → f32 on the WASM SIMD kernels: codes are decoded inside the kernels, the scales applied once per output. */
 export const scaledMatMulConfig: KernelConfig = {
@@ -12,8 +12,8 @@ export const scaledMatMulConfig: KernelConfig = {
       attrs: { aFormat, bFormat, transposeA, transposeB, alpha },
       backend,
     } = args;
-    if (!backend.wasm) return referenceScaledMatMul.kernelFunc(args);
     const geometry = matMulGeometry(a, b, transposeA, transposeB);
+    if (!backend.wasm || !worthWasm(geometry, backend.minWasmWork)) return referenceScaledMatMul.kernelFunc(args);
     const factor = Math.fround(alpha / (values(aScale)[0]! * values(bScale)[0]!));
     const out = wasmMatMul(
       backend.wasm,
