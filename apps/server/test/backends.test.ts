@@ -7,7 +7,10 @@ import { type Running, startServer, tinyCheckpoint } from './fixtures.js';
 
 const MODEL = 'tiny-test';
 const webgpu = await createWebGpuBackend().then(
-  (backend) => (backend.destroy(), true),
+  (backend) => {
+    backend.destroy();
+    return true;
+  },
   () => false,
 );
 if (!webgpu && process.env.CI !== 'true') console.warn(`skipping the WebGPU serving test: ${NO_ADAPTER_HELP}`);
