@@ -5,6 +5,7 @@ export {
   DEFAULT_CHAT_TEMPLATE,
   loadServedModel,
   renderChat,
+  resolveModelDirectory,
   SERVER_BACKENDS,
   type ServedModel,
   type ServerBackend,

@@ -2,7 +2,8 @@
  * The served model behind one interface, whichever backend runs it: one step advances many
  * sequences at once (new prompts beside sequences decoding a token), each with its own KV cache.
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { createCpuBackend } from '@octet/backend-cpu';
 import { createOnnxGenerator, type OnnxKvCache } from '@octet/backend-onnx';
@@ -102,17 +103,35 @@ async function createBackend(
   return { backend: tfjs, detail: `tfjs engine '${tfjs.engine}': ${tfjs.engineReason}` };
 }
 
+/** A checkpoint folder as given, or the newest checkpoint of an octet-train run directory. */
+export async function resolveModelDirectory(directory: string): Promise<string> {
+  const dir = resolve(directory);
+  if (existsSync(join(dir, 'manifest.json'))) return dir;
+  const checkpoints = join(dir, 'checkpoints');
+  // Unfinished checkpoint writes have other names than step-N.
+  const steps = existsSync(checkpoints)
+    ? (await readdir(checkpoints)).filter((name) => /^step-\d+$/.test(name)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))
+    : [];
+  check(
+    steps.length > 0,
+    '--model',
+    directory,
+    'a checkpoint folder (with manifest.json) or an octet-train run directory (with checkpoints/step-N)',
+  );
+  return join(checkpoints, steps.at(-1)!);
+}
+
 export async function loadServedModel(directory: string, options: LoadModelOptions): Promise<ServedModel> {
   const { backend, id, threads, tfjsEngine } = options;
   check((SERVER_BACKENDS as readonly string[]).includes(backend), '--backend', backend, SERVER_BACKENDS.join(' | '));
   if (tfjsEngine !== undefined)
     check(TFJS_ENGINE_REQUESTS.includes(tfjsEngine), '--tfjs-engine', tfjsEngine, TFJS_ENGINE_REQUESTS.join(' | '));
-  const dir = resolve(directory);
+  const dir = await resolveModelDirectory(directory);
   const configJson = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as GptConfig & { chat_template?: Partial<ChatTemplate> };
   const tokenizerText = await readFile(join(dir, 'tokenizer.json'), 'utf8').catch(() => null);
   const tokenizer = tokenizerText ? loadTokenizer(tokenizerText) : new ByteTokenizer();
   const chatTemplate = { ...DEFAULT_CHAT_TEMPLATE, ...(configJson.chat_template ?? {}) };
-  const common = { id: id ?? basename(dir), backend, tokenizer, chatTemplate };
+  const common = { id: id ?? basename(resolve(directory)), backend, tokenizer, chatTemplate };
   if (backend === 'onnx') {
     const generator = await createOnnxGenerator(dir, threads === undefined ? {} : { threads });
     return {

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServedModel, type ServedModel } from '../src/index.js';
+import { loadServedModel, resolveModelDirectory, type ServedModel } from '../src/index.js';
 import { postJson, type Running, readEvents, startServer, tinyCheckpoint } from './fixtures.js';
 
 let dir: string;
@@ -304,3 +304,22 @@ async function untilMetric(url: string, name: string, value: number): Promise<vo
   }
   throw new Error(`${name} never read ${value}`);
 }
+
+describe('--model', () => {
+  it('takes a checkpoint folder, or an octet-train run directory (its newest checkpoint), and names what it needs otherwise', async () => {
+    const { cp, mkdir, mkdtemp } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const run = await mkdtemp(join(tmpdir(), 'octet-run-'));
+    await mkdir(join(run, 'checkpoints', 'step-000009.tmp'), { recursive: true }); // an unfinished write
+    await cp(dir, join(run, 'checkpoints', 'step-000010'), { recursive: true });
+    await cp(dir, join(run, 'checkpoints', 'step-000002'), { recursive: true });
+    expect(await resolveModelDirectory(dir)).toBe(dir);
+    expect(await resolveModelDirectory(run)).toBe(join(run, 'checkpoints', 'step-000010'));
+    const model = await loadServedModel(run, { backend: 'onnx', threads: 1 });
+    expect(model.id).toBe(run.split('/').at(-1));
+    await expect(resolveModelDirectory(join(run, 'checkpoints', 'step-000009.tmp'))).rejects.toThrow(
+      /--model: got ".*step-000009\.tmp"; allowed: a checkpoint folder \(with manifest\.json\) or an octet-train run directory/,
+    );
+  });
+});
