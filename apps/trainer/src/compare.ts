@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { check, RECIPE_NAMES } from '@octet/core';
 import { OPTIMIZER_NAMES } from '@octet/optim';
 import { defineCommand } from 'citty';
+import { flagsForRuns } from './config.js';
 import { writeReport } from './report.js';
 import type { TrainSummary } from './train.js';
 
@@ -108,12 +109,7 @@ export const compareCommand = defineCommand({
   },
   async run({ args, rawArgs }) {
     // Every other flag (--steps, --model, --lr...) goes to each run unchanged.
-    const own = new Set(['--recipes', '--optimizers', '--out', '--parallel']);
-    const flags: string[] = [];
-    for (let i = 0; i < rawArgs.length; i++) {
-      if (own.has(rawArgs[i]!)) i++;
-      else flags.push(rawArgs[i]!);
-    }
+    const flags = flagsForRuns(rawArgs, ['--recipes', '--optimizers', '--out', '--parallel']);
     const parallel = args.parallel ? Number(args.parallel) : undefined;
     if (parallel !== undefined) check(Number.isInteger(parallel) && parallel >= 1, '--parallel', args.parallel, 'an integer ≥ 1');
     const outDir = resolve(String(args.out));

@@ -214,3 +214,13 @@ export function resolveRunConfig(args: Args, base: RunConfigInput = {}): RunConf
   }
   return validateRunConfig({ ...base, ...(presetName ? RUN_PRESETS[presetName] : {}), ...(file as object), ...flags });
 }
+
+/** A subcommand's raw arguments less its own flags (each with its value): the rest go to every run it starts. */
+export function flagsForRuns(rawArgs: readonly string[], own: readonly string[]): string[] {
+  const flags: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    if (own.includes(rawArgs[i]!)) i++;
+    else flags.push(rawArgs[i]!);
+  }
+  return flags;
+}

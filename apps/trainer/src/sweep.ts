@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { check, RECIPE_NAMES } from '@octet/core';
 import { defineCommand } from 'citty';
-import { defaultLearningRate } from './config.js';
+import { defaultLearningRate, flagsForRuns } from './config.js';
 import { writeReport } from './report.js';
 
 export interface SweepOptions {
@@ -166,12 +166,7 @@ export const sweepCommand = defineCommand({
   },
   async run({ args, rawArgs }) {
     // Every other flag (--steps, --model, --batch...) goes to each run unchanged.
-    const own = new Set(['--recipes', '--widths', '--lr-factors', '--out', '--parallel']);
-    const flags: string[] = [];
-    for (let i = 0; i < rawArgs.length; i++) {
-      if (own.has(rawArgs[i]!)) i++;
-      else flags.push(rawArgs[i]!);
-    }
+    const flags = flagsForRuns(rawArgs, ['--recipes', '--widths', '--lr-factors', '--out', '--parallel']);
     const parallel = args.parallel ? Number(args.parallel) : undefined;
     if (parallel !== undefined) check(Number.isInteger(parallel) && parallel >= 1, '--parallel', args.parallel, 'an integer ≥ 1');
     const outDir = resolve(String(args.out));

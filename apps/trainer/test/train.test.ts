@@ -239,15 +239,19 @@ describe('octet-train --backend webgpu', async () => {
 
   // The default model (small, unitScaling FP8) itself, on batches of one window: SwiftShader runs
   // about 0.05 GFLOP/s, so two steps are what CI can afford.
-  it.runIf(available || process.env.CI === 'true')('trains the default model with the loss curve of the CPU backend', async () => {
-    const options = parseTrainArgs({ steps: '2', batch: '1', warmup: '1', 'eval-every': '2', 'eval-windows': '1', 'sample-tokens': '0' });
-    expect(options.model).toBe('small');
-    const gpu = await train({ ...options, backend: 'webgpu', outDir: join(dir, 'webgpu-default') });
-    const cpu = await train({ ...options, backend: 'cpu', threads: 1, outDir: join(dir, 'cpu-default') });
-    expect(gpu.losses).toHaveLength(2);
-    for (const [step, loss] of gpu.losses.entries()) expect(Math.abs(loss - cpu.losses[step]!) / cpu.losses[step]!).toBeLessThan(1e-3);
-    expect(Math.abs(gpu.final_val_loss - cpu.final_val_loss) / cpu.final_val_loss).toBeLessThan(1e-3);
-  }, 600_000);
+  it.runIf(available || process.env.CI === 'true')(
+    'trains the default model with the loss curve of the CPU backend',
+    async () => {
+      const options = parseTrainArgs({ steps: '2', batch: '1', warmup: '1', 'eval-every': '2', 'eval-windows': '1', 'sample-tokens': '0' });
+      expect(options.model).toBe('small');
+      const gpu = await train({ ...options, backend: 'webgpu', outDir: join(dir, 'webgpu-default') });
+      const cpu = await train({ ...options, backend: 'cpu', threads: 1, outDir: join(dir, 'cpu-default') });
+      expect(gpu.losses).toHaveLength(2);
+      for (const [step, loss] of gpu.losses.entries()) expect(Math.abs(loss - cpu.losses[step]!) / cpu.losses[step]!).toBeLessThan(1e-3);
+      expect(Math.abs(gpu.final_val_loss - cpu.final_val_loss) / cpu.final_val_loss).toBeLessThan(1e-3);
+    },
+    600_000,
+  );
 });
 
 describe('octet-train --backend tfjs', () => {

@@ -5,7 +5,7 @@
  * and new tokens are left-padded to the longest and masked with attention_mask.
  */
 import { check } from '@octet/core';
-import type { Gpt, GptConfig } from '@octet/models';
+import { checkStepItems, type Gpt, type GptConfig } from '@octet/models';
 import ort from 'onnxruntime-node';
 import { exportGptToOnnx, type GptServingWeights, loadGptServingWeights } from './export-gpt.js';
 
@@ -98,20 +98,10 @@ export class OnnxGptGenerator {
   private async run(
     items: readonly { tokens: readonly number[]; cache: OnnxKvCache }[],
   ): Promise<{ logits: Float32Array; cache: OnnxKvCache }[]> {
-    const { layers, heads: H, contextLength, vocabSize: V } = this.config;
+    const { layers, heads: H, vocabSize: V } = this.config;
     const D = this.headDim;
     const B = items.length;
-    check(B > 0, 'decode batch', '[]', 'at least one sequence');
-    for (const [i, { tokens, cache }] of items.entries()) {
-      check(tokens.length > 0, `batch item ${i} tokens`, '[]', 'at least one token id');
-      check(
-        cache.length + tokens.length <= contextLength,
-        `batch item ${i} length`,
-        cache.length + tokens.length,
-        `at most the context length ${contextLength}`,
-      );
-      for (const id of tokens) check(Number.isInteger(id) && id >= 0 && id < V, `batch item ${i} token id`, id, `an integer in [0, ${V})`);
-    }
+    checkStepItems(items, this.config);
     const P = Math.max(...items.map((item) => item.cache.length));
     const T = Math.max(...items.map((item) => item.tokens.length));
     const ids = new BigInt64Array(B * T);

@@ -8,7 +8,7 @@
 
 import type { Block, CausalSelfAttention } from '@octet/core';
 import { check, keep, op, type Tensor, tidy } from '@octet/core';
-import type { Gpt } from './gpt.js';
+import type { Gpt, GptConfig } from './gpt.js';
 
 /** One sequence's cached keys (after RoPE) and values: per layer (1, H, length, D) f32 tensors. */
 export interface GptKvCache {
@@ -28,6 +28,21 @@ export interface GptDecodeResult {
 export interface GptStepItem {
   tokens: readonly number[];
   cache?: GptKvCache;
+}
+
+/**
+ * Checks a batched step's sequences against the model: at least one, each bringing at least one
+ * token id in the vocabulary, none growing past the context. Errors name the item.
+ */
+export function checkStepItems(items: readonly { tokens: readonly number[]; cache: { length: number } }[], config: GptConfig): void {
+  const { contextLength, vocabSize: V } = config;
+  check(items.length > 0, 'decode batch', '[]', 'at least one sequence');
+  for (const [i, { tokens, cache }] of items.entries()) {
+    check(tokens.length > 0, `batch item ${i} tokens`, '[]', 'at least one token id');
+    const length = cache.length + tokens.length;
+    check(length <= contextLength, `batch item ${i} length`, length, `at most the context length ${contextLength}`);
+    for (const id of tokens) check(Number.isInteger(id) && id >= 0 && id < V, `batch item ${i} token id`, id, `an integer in [0, ${V})`);
+  }
 }
 
 export class GptDecoder {
@@ -86,19 +101,11 @@ export class GptDecoder {
    * activation; `lastOnly` runs the head on each item's last row only (all a sampler needs).
    */
   private async run(items: readonly { tokens: readonly number[]; cache: GptKvCache }[], lastOnly: boolean): Promise<GptDecodeResult[]> {
-    const { contextLength, vocabSize: V, layers } = this.config;
-    check(items.length > 0, 'decode batch', '[]', 'at least one sequence');
+    const { vocabSize: V, layers } = this.config;
+    checkStepItems(items, this.config);
     const offsets: number[] = [];
     let N = 0;
-    for (const [i, { tokens, cache }] of items.entries()) {
-      check(tokens.length > 0, `batch item ${i} tokens`, '[]', 'at least one token id');
-      check(
-        cache.length + tokens.length <= contextLength,
-        `batch item ${i} length`,
-        cache.length + tokens.length,
-        `at most the context length ${contextLength}`,
-      );
-      for (const id of tokens) check(Number.isInteger(id) && id >= 0 && id < V, `batch item ${i} token id`, id, `an integer in [0, ${V})`);
+    for (const { tokens } of items) {
       offsets.push(N);
       N += tokens.length;
     }

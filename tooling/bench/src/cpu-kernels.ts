@@ -12,13 +12,13 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import { type CpuBackend, createCpuBackend } from '@octet/backend-cpu';
-import { type Backend, fp8, type KernelName, op, setBackend, type TensorInfo, tidy, valueAndGrads } from '@octet/core';
-import { ByteTokenizer, Gpt, GptDecoder, gptConfig, loadBrown, packTokenIds, TokenDataset } from '@octet/models';
-import { AdamW, clipByGlobalNorm } from '@octet/optim';
+import { type Backend, fp8, type KernelName, setBackend, type TensorInfo } from '@octet/core';
+import { Gpt, GptDecoder, gptConfig } from '@octet/models';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import onnx from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { brownTrainingTokens, octetTrainTokensPerSecond } from './octet-train-throughput.js';
 
 const WARMUP_RUNS = 2;
 const TIMED_RUNS = Number(process.env.OCTET_BENCH_KERNEL_RUNS ?? 5);
@@ -221,34 +221,6 @@ async function decodeTokensPerSecond(backend: CpuBackend, tokens: number): Promi
   return tokens / seconds;
 }
 
-/** Training tokens/s of the default GPT (batch 8), as the train-cpu suite measures it. */
-async function trainTokensPerSecond(backend: CpuBackend, ids: Uint16Array | Int32Array, steps: number): Promise<number> {
-  setBackend(backend);
-  const model = new Gpt(gptConfig('small'));
-  const optimizer = new AdamW(model.parameterGroups(), { lr: 0.5 });
-  const data = new TokenDataset(ids, { batchSize: 8, contextLength: model.config.contextLength, seed: 0 });
-  let start = 0;
-  for (let i = 0; i < steps + 1; i++) {
-    if (i === 1) start = performance.now();
-    const batch = data.nextBatch();
-    const shape = [batch.batchSize, batch.contextLength];
-    const loss = tidy(() => {
-      const { value, grads } = valueAndGrads(
-        () => model.loss(op.tensor(batch.inputs, shape), op.tensor(batch.targets, shape)),
-        optimizer.params(),
-      );
-      optimizer.applyGradients(clipByGlobalNorm(grads, 1).grads);
-      return value;
-    });
-    await loss.data();
-    loss.dispose();
-  }
-  const seconds = (performance.now() - start) / 1000;
-  model.dispose();
-  optimizer.dispose();
-  return (steps * 8 * model.config.contextLength) / seconds;
-}
-
 export async function run(): Promise<void> {
   await useTfjsWasm();
   const fast = createCpuBackend();
@@ -266,10 +238,11 @@ export async function run(): Promise<void> {
   const decodeTokens = Number(process.env.OCTET_BENCH_DECODE_TOKENS ?? 96);
   const decodeFast = await decodeTokensPerSecond(fast, decodeTokens);
   const decodeReference = await decodeTokensPerSecond(reference, decodeTokens);
-  const ids = packTokenIds(new ByteTokenizer().encode(loadBrown().train.slice(0, 1_000_000)), 256);
+  const ids = brownTrainingTokens();
   const trainSteps = Number(process.env.OCTET_BENCH_TRAIN_STEPS ?? 3);
-  const trainFast = await trainTokensPerSecond(fast, ids, trainSteps);
-  const trainReference = await trainTokensPerSecond(reference, ids, trainSteps);
+  const training = { recipe: 'unitScaling', steps: trainSteps, warmupSteps: 1, batch: 8 };
+  const trainFast = await octetTrainTokensPerSecond(fast, ids, training);
+  const trainReference = await octetTrainTokensPerSecond(reference, ids, training);
   console.log();
   console.log(
     `GPT 'small' (default recipe): decode ${decodeTokens} tokens at batch 1; train ${trainSteps} steps of batch 8 × 128 after one warm-up step`,

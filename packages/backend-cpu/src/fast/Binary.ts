@@ -1,7 +1,8 @@
 import type { BinaryAttrs, BinaryInputs, BinaryOp, KernelConfig } from '@octet/core';
-import { broadcastShapes, broadcastStrides } from '@octet/core';
+import { broadcastShapes } from '@octet/core';
 import { output, values } from '../base.js';
 import { binaryConfig as referenceBinary } from '../kernels/Binary.js';
+import { forEachBroadcastRow } from '../kernels/Binary_impl.js';
 
 /**
  * The reference Binary calls one of seven closures per element, a call V8 cannot inline; here each
@@ -50,33 +51,10 @@ export const binaryConfig: KernelConfig = {
     const shape = broadcastShapes(a.shape, b.shape);
     const size = shape.reduce((p, d) => p * d, 1);
     const out = new Float32Array(size);
-    const rank = shape.length;
     if (av.length === size && bv.length === size) rows(op, out, 0, av, 0, 1, bv, 0, 1, size);
     else if (av.length === size && bv.length === 1) rows(op, out, 0, av, 0, 1, bv, 0, 0, size);
     else if (av.length === 1 && bv.length === size) rows(op, out, 0, av, 0, 0, bv, 0, 1, size);
-    else {
-      // Walk the output one innermost row at a time, as the reference does.
-      const sa = broadcastStrides(a.shape, shape);
-      const sb = broadcastStrides(b.shape, shape);
-      const inner = shape[rank - 1] ?? 1;
-      const ia = sa[rank - 1] ?? 0;
-      const ib = sb[rank - 1] ?? 0;
-      const index = new Array<number>(rank).fill(0);
-      let offsetA = 0;
-      let offsetB = 0;
-      for (let o = 0; o < size; o += inner) {
-        rows(op, out, o, av, offsetA, ia, bv, offsetB, ib, inner);
-        for (let axis = rank - 2; axis >= 0; axis--) {
-          index[axis]!++;
-          offsetA += sa[axis]!;
-          offsetB += sb[axis]!;
-          if (index[axis]! < shape[axis]!) break;
-          offsetA -= sa[axis]! * shape[axis]!;
-          offsetB -= sb[axis]! * shape[axis]!;
-          index[axis] = 0;
-        }
-      }
-    }
+    else forEachBroadcastRow(a.shape, b.shape, shape, (o, ia, sa, ib, sb, n) => rows(op, out, o, av, ia, sa, bv, ib, sb, n));
     return output(out, shape);
   },
 };

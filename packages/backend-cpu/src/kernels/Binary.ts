@@ -1,6 +1,7 @@
 import type { BinaryAttrs, BinaryInputs, KernelConfig } from '@octet/core';
-import { broadcastShapes, broadcastStrides } from '@octet/core';
+import { broadcastShapes } from '@octet/core';
 import { output, values } from '../base.js';
+import { forEachBroadcastRow } from './Binary_impl.js';
 
 const FUNCTIONS: Record<BinaryAttrs['op'], (a: number, b: number) => number> = {
   add: (a, b) => a + b,
@@ -27,28 +28,10 @@ export const binaryConfig: KernelConfig = {
       const s = bv[0]!;
       for (let i = 0; i < size; i++) out[i] = f(av[i]!, s);
     } else {
-      // General case: walk the output with an index counter; the innermost axis is a tight loop.
-      const rank = shape.length;
-      const sa = broadcastStrides(a.shape, shape);
-      const sb = broadcastStrides(b.shape, shape);
-      const inner = shape[rank - 1] ?? 1;
-      const ia = sa[rank - 1] ?? 0;
-      const ib = sb[rank - 1] ?? 0;
-      const index = new Array<number>(rank).fill(0);
-      let offsetA = 0;
-      let offsetB = 0;
-      for (let o = 0; o < size; o += inner) {
-        for (let j = 0; j < inner; j++) out[o + j] = f(av[offsetA + j * ia]!, bv[offsetB + j * ib]!);
-        for (let axis = rank - 2; axis >= 0; axis--) {
-          index[axis]!++;
-          offsetA += sa[axis]!;
-          offsetB += sb[axis]!;
-          if (index[axis]! < shape[axis]!) break;
-          offsetA -= sa[axis]! * shape[axis]!;
-          offsetB -= sb[axis]! * shape[axis]!;
-          index[axis] = 0;
-        }
-      }
+      // General case: one innermost row at a time, a tight loop each.
+      forEachBroadcastRow(a.shape, b.shape, shape, (o, ia, sa, ib, sb, n) => {
+        for (let j = 0; j < n; j++, ia += sa, ib += sb) out[o + j] = f(av[ia]!, bv[ib]!);
+      });
     }
     return output(out, shape);
   },
