@@ -1,4 +1,4 @@
-import type { KernelConfig, RopeAttrs, RopeInputs } from '@octet/core';
+import { type KernelConfig, type RopeAttrs, type RopeInputs, ropeTable } from '@octet/core';
 import { output, values } from '../base.js';
 
 /** Rotate-half RoPE: pairs (i, i + D/2) of each (B, H, T, D) row turn by θ_i·position. */
@@ -7,15 +7,9 @@ export const ropeConfig: KernelConfig = {
   kernelFunc: ({ inputs: { x }, attrs: { base, offset, inverse } }: { inputs: RopeInputs; attrs: RopeAttrs }) => {
     const [B, H, T, D] = x.shape as [number, number, number, number];
     const half = D / 2;
-    const cos = new Float32Array(T * half);
-    const sin = new Float32Array(T * half);
-    for (let t = 0; t < T; t++) {
-      for (let i = 0; i < half; i++) {
-        const angle = (offset + t) * base ** (-(2 * i) / D);
-        cos[t * half + i] = Math.cos(angle);
-        sin[t * half + i] = inverse ? -Math.sin(angle) : Math.sin(angle);
-      }
-    }
+    const table = ropeTable(T, D, base, offset, inverse);
+    const cos = table.subarray(0, T * half);
+    const sin = table.subarray(T * half);
     const xs = values(x);
     const out = new Float32Array(xs.length);
     for (let row = 0; row < B * H * T; row++) {

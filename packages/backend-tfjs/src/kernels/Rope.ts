@@ -1,20 +1,12 @@
-import type { KernelConfig, RopeAttrs, RopeInputs } from '@octet/core';
+import { type KernelConfig, type RopeAttrs, type RopeInputs, ropeTable } from '@octet/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TfjsBackend } from '../base.js';
 
-/** cos and sin of θ_i · position, (T, D/2), computed on the host in f64 like the reference, then uploaded. */
+/** cos and sin of θ_i · position, (T, D/2), core's table (as every backend), uploaded. */
 function angles(T: number, D: number, base: number, offset: number, inverse: boolean): { cos: tf.Tensor; sin: tf.Tensor } {
   const half = D / 2;
-  const cos = new Float32Array(T * half);
-  const sin = new Float32Array(T * half);
-  for (let t = 0; t < T; t++) {
-    for (let i = 0; i < half; i++) {
-      const angle = (offset + t) * base ** (-(2 * i) / D);
-      cos[t * half + i] = Math.cos(angle);
-      sin[t * half + i] = inverse ? -Math.sin(angle) : Math.sin(angle);
-    }
-  }
-  return { cos: tf.tensor2d(cos, [T, half]), sin: tf.tensor2d(sin, [T, half]) };
+  const table = ropeTable(T, D, base, offset, inverse);
+  return { cos: tf.tensor2d(table.subarray(0, T * half), [T, half]), sin: tf.tensor2d(table.subarray(T * half), [T, half]) };
 }
 
 /** Rotate-half RoPE on (B, H, T, D): pairs (i, i + D/2) turn by θ_i · position. */

@@ -1,21 +1,7 @@
-import { type KernelConfig, type RopeAttrs, type RopeInputs, sizeOf } from '@octet/core';
+import { type KernelConfig, type RopeAttrs, type RopeInputs, ropeTable, sizeOf } from '@octet/core';
 import type { WebGpuBackend } from '../base.js';
 import { elementwiseGrid } from '../program.js';
 import { ropeProgram } from './Rope.wgsl.js';
-
-/** cos (T, D/2) then sin (T, D/2) of angle (offset + t) · base^(−2i/D); sin negated for the inverse. */
-function ropeTable(T: number, D: number, base: number, offset: number, inverse: boolean): Float32Array {
-  const half = D / 2;
-  const table = new Float32Array(2 * T * half);
-  for (let t = 0; t < T; t++) {
-    for (let i = 0; i < half; i++) {
-      const angle = (offset + t) * base ** (-(2 * i) / D);
-      table[t * half + i] = Math.cos(angle);
-      table[T * half + t * half + i] = inverse ? -Math.sin(angle) : Math.sin(angle);
-    }
-  }
-  return table;
-}
 
 export const ropeConfig: KernelConfig = {
   kernelName: 'Rope',
