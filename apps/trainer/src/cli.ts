@@ -5,48 +5,24 @@
  * on stdout is one JSON summary. Subcommands: compare, sweep, report.
  */
 import { resolve } from 'node:path';
-import { RECIPE_NAMES } from '@octet/core';
-import { GPT_PRESETS } from '@octet/models';
-import { OPTIMIZER_NAMES } from '@octet/optim';
 import { type ArgsDef, defineCommand, runMain } from 'citty';
 import { SingleBar } from 'cli-progress';
-import { BACKENDS } from './backends.js';
 import { compareCommand } from './compare.js';
-import { RUN_PRESETS } from './config.js';
+import { CONFIG_FLAGS, RUN_PRESETS } from './config.js';
 import { parseTrainArgs } from './options.js';
 import { reportCommand } from './report.js';
 import { sweepCommand } from './sweep.js';
 import { TrainingInterrupted, train } from './train.js';
 
 /** The run flags (no citty defaults: a flag not given leaves the preset's or config file's value). */
-export const RUN_FLAGS = {
+export const RUN_FLAGS: ArgsDef = {
   preset: { type: 'string', description: `named run preset: ${Object.keys(RUN_PRESETS).join(' | ')}` },
   config: { type: 'string', description: 'run config file (.json or .yaml); flags override it' },
   resume: { type: 'string', description: 'continue the run in this directory from its newest checkpoint' },
   overwrite: { type: 'boolean', description: 'replace a run already in the run directory' },
-  name: { type: 'string', description: 'run name: the run directory is runs/<name> (default: default, or default-2, ... when taken)' },
-  out: { type: 'string', description: 'run directory (default: runs/<name>)' },
-  model: { type: 'string', description: `model size: ${Object.keys(GPT_PRESETS).join(' | ')} (default: small)` },
-  width: { type: 'string', description: "model width (default: the model size's)" },
-  layers: { type: 'string', description: "layers (default: the model size's)" },
-  heads: { type: 'string', description: "attention heads (default: the model size's)" },
-  context: { type: 'string', description: "tokens per sequence (default: the model size's)" },
-  recipe: { type: 'string', description: `numerics: ${RECIPE_NAMES.join(' | ')} (default: unitScaling)` },
-  optimizer: { type: 'string', description: `optimizer: ${OPTIMIZER_NAMES.join(' | ')} (default: adamw)` },
-  lr: { type: 'string', description: 'peak learning rate (default: 0.5 under unitScaling, else 3e-3)' },
-  'weight-decay': { type: 'string', description: 'weight decay (default: 0.1)' },
-  steps: { type: 'string', description: 'optimizer steps (default: 200)' },
-  batch: { type: 'string', description: 'sequences per step (default: 8)' },
-  warmup: { type: 'string', description: 'warmup steps (default: 20)' },
-  seed: { type: 'string', description: 'random seed: init, data order, sampling (default: 0)' },
-  backend: { type: 'string', description: `kernels: ${BACKENDS.join(' | ')} (default: cpu)` },
-  threads: { type: 'string', description: 'CPU backend threads for matmuls (default: one per core)' },
-  'eval-every': { type: 'string', description: 'validate every N steps (default: 50)' },
-  'eval-windows': { type: 'string', description: 'validation windows per evaluation (default: 64)' },
-  'checkpoint-every': { type: 'string', description: 'checkpoint every N steps (default: eval-every)' },
-  'health-every': { type: 'string', description: 'log FP8 health every N steps, 0 for never (default: 25)' },
-  'sample-tokens': { type: 'string', description: 'tokens to generate at the end (default: 120)' },
-} as const satisfies ArgsDef;
+  // Every config flag is read as a string and parsed (and checked) by the config.
+  ...Object.fromEntries(Object.entries(CONFIG_FLAGS).map(([flag, { description }]) => [flag, { type: 'string', description }])),
+};
 
 const main = defineCommand({
   meta: { name: 'octet-train', description: 'Train a GPT on the Brown corpus with FP8 numerics. Subcommands: compare, sweep, report.' },

@@ -146,36 +146,40 @@ export function readConfigFile(path: string): unknown {
 
 type Args = Record<string, unknown>;
 
-/** Flag name → config field, and how to parse the flag's string. */
-const FLAGS: Record<string, { field: keyof RunConfigInput; kind: 'int' | 'number' | 'string' }> = {
-  name: { field: 'name', kind: 'string' },
-  out: { field: 'outDir', kind: 'string' },
-  model: { field: 'model', kind: 'string' },
-  width: { field: 'width', kind: 'int' },
-  layers: { field: 'layers', kind: 'int' },
-  heads: { field: 'heads', kind: 'int' },
-  context: { field: 'context', kind: 'int' },
-  recipe: { field: 'recipe', kind: 'string' },
-  optimizer: { field: 'optimizer', kind: 'string' },
-  lr: { field: 'lr', kind: 'number' },
-  'weight-decay': { field: 'weightDecay', kind: 'number' },
-  steps: { field: 'steps', kind: 'int' },
-  batch: { field: 'batch', kind: 'int' },
-  warmup: { field: 'warmup', kind: 'int' },
-  seed: { field: 'seed', kind: 'int' },
-  'eval-every': { field: 'evalEvery', kind: 'int' },
-  'eval-windows': { field: 'evalWindows', kind: 'int' },
-  'checkpoint-every': { field: 'checkpointEvery', kind: 'int' },
-  'health-every': { field: 'healthEvery', kind: 'int' },
-  backend: { field: 'backend', kind: 'string' },
-  threads: { field: 'threads', kind: 'int' },
-  'sample-tokens': { field: 'sampleTokens', kind: 'int' },
+/** The run flags that set a config field: flag name → field, how to parse its string, and its help line. */
+export const CONFIG_FLAGS: Record<string, { field: keyof RunConfigInput; kind: 'int' | 'number' | 'string'; description: string }> = {
+  name: {
+    field: 'name',
+    kind: 'string',
+    description: 'run name: the run directory is runs/<name> (default: default, or default-2, ... when taken)',
+  },
+  out: { field: 'outDir', kind: 'string', description: 'run directory (default: runs/<name>)' },
+  model: { field: 'model', kind: 'string', description: `model size: ${MODEL_NAMES.join(' | ')} (default: small)` },
+  width: { field: 'width', kind: 'int', description: "model width (default: the model size's)" },
+  layers: { field: 'layers', kind: 'int', description: "layers (default: the model size's)" },
+  heads: { field: 'heads', kind: 'int', description: "attention heads (default: the model size's)" },
+  context: { field: 'context', kind: 'int', description: "tokens per sequence (default: the model size's)" },
+  recipe: { field: 'recipe', kind: 'string', description: `numerics: ${RECIPE_NAMES.join(' | ')} (default: unitScaling)` },
+  optimizer: { field: 'optimizer', kind: 'string', description: `optimizer: ${OPTIMIZER_NAMES.join(' | ')} (default: adamw)` },
+  lr: { field: 'lr', kind: 'number', description: 'peak learning rate (default: 0.5 under unitScaling, else 3e-3)' },
+  'weight-decay': { field: 'weightDecay', kind: 'number', description: 'weight decay (default: 0.1)' },
+  steps: { field: 'steps', kind: 'int', description: 'optimizer steps (default: 200)' },
+  batch: { field: 'batch', kind: 'int', description: 'sequences per step (default: 8)' },
+  warmup: { field: 'warmup', kind: 'int', description: 'warmup steps (default: 20)' },
+  seed: { field: 'seed', kind: 'int', description: 'random seed: init, data order, sampling (default: 0)' },
+  backend: { field: 'backend', kind: 'string', description: `kernels: ${BACKENDS.join(' | ')} (default: cpu)` },
+  threads: { field: 'threads', kind: 'int', description: 'CPU backend threads for matmuls (default: one per core)' },
+  'eval-every': { field: 'evalEvery', kind: 'int', description: 'validate every N steps (default: 50)' },
+  'eval-windows': { field: 'evalWindows', kind: 'int', description: 'validation windows per evaluation (default: 64)' },
+  'checkpoint-every': { field: 'checkpointEvery', kind: 'int', description: 'checkpoint every N steps (default: eval-every)' },
+  'health-every': { field: 'healthEvery', kind: 'int', description: 'log FP8 health every N steps, 0 for never (default: 25)' },
+  'sample-tokens': { field: 'sampleTokens', kind: 'int', description: 'tokens to generate at the end (default: 120)' },
 };
 
 /** The flags given (undefined and '' are "not given"), as config fields. */
 export function flagOverrides(args: Args): RunConfigInput {
   const out: Record<string, unknown> = {};
-  for (const [flag, { field, kind }] of Object.entries(FLAGS)) {
+  for (const [flag, { field, kind }] of Object.entries(CONFIG_FLAGS)) {
     const raw = args[flag];
     if (raw === undefined || raw === '') continue;
     if (kind === 'string') out[field] = String(raw);
@@ -209,7 +213,7 @@ export function resolveRunConfig(args: Args, base: RunConfigInput = {}): RunConf
   if (!flagErrors.success) {
     const issue = flagErrors.error.issues[0]!;
     const field = String(issue.path[0]);
-    const flag = Object.entries(FLAGS).find(([, f]) => f.field === field)?.[0] ?? field;
+    const flag = Object.entries(CONFIG_FLAGS).find(([, f]) => f.field === field)?.[0] ?? field;
     throw new Error(`--${flag}: got ${JSON.stringify(args[flag])}; allowed: ${issue.message}`);
   }
   return validateRunConfig({ ...base, ...(presetName ? RUN_PRESETS[presetName] : {}), ...(file as object), ...flags });

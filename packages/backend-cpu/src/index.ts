@@ -11,7 +11,7 @@ export { CPU_FAST_KERNELS, CPU_KERNELS } from './register-all-kernels.js';
 
 export type CpuKernels = 'fast' | 'reference';
 
-const DEFAULT_MIN_WASM_WORK = 1 << 15;
+const DEFAULT_MIN_WASM_WORK = 1 << 12;
 
 export interface CpuBackendOptions {
   /** Threads for large matmuls (default: one per core; 1 runs everything on the calling thread, as in browsers). */
@@ -28,9 +28,9 @@ export interface CpuBackendOptions {
    */
   wasmModule?: WasmModule;
   /**
-   * Matmuls with fewer multiply-adds than this run on the reference kernels (default 2^15: below
-   * it, copying into WASM memory and the call cost more than the arithmetic, e.g. one token
-   * through a 128-wide layer). 0 sends every matmul to the WASM kernels.
+   * Matmuls with fewer multiply-adds than this run on the reference kernels (default 2^12: below
+   * it, copying into WASM memory and the call cost more than the arithmetic). 0 sends every
+   * matmul to the WASM kernels.
    */
   minWasmWork?: number;
 }

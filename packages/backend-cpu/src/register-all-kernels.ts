@@ -3,6 +3,7 @@ import type { KernelConfig } from '@octet/core';
 import { binaryConfig as fastBinaryConfig } from './fast/Binary.js';
 import { matMulConfig as fastMatMulConfig } from './fast/MatMul.js';
 import { scaledMatMulConfig as fastScaledMatMulConfig } from './fast/ScaledMatMul.js';
+import { geluGradConfig as fastGeluGradConfig, unaryConfig as fastUnaryConfig } from './fast/Unary.js';
 import { affineConfig } from './kernels/Affine.js';
 import { binaryConfig } from './kernels/Binary.js';
 import { castConfig } from './kernels/Cast.js';
@@ -55,7 +56,13 @@ export const CPU_KERNELS: readonly KernelConfig[] = [
  * The fast kernels: WASM SIMD matmuls (each falls back to its reference twin when the backend has
  * no WASM module) and a Binary whose arithmetic loops V8 can inline.
  */
-const FAST_KERNELS: readonly KernelConfig[] = [fastMatMulConfig, fastScaledMatMulConfig, fastBinaryConfig];
+const FAST_KERNELS: readonly KernelConfig[] = [
+  fastMatMulConfig,
+  fastScaledMatMulConfig,
+  fastBinaryConfig,
+  fastUnaryConfig,
+  fastGeluGradConfig,
+];
 
 /** The reference list with the hot kernels replaced by their WASM SIMD versions. */
 export const CPU_FAST_KERNELS: readonly KernelConfig[] = CPU_KERNELS.map(

@@ -241,6 +241,43 @@ describe('fast Binary', () => {
   });
 });
 
+describe('fast Unary and GeluGrad', () => {
+  const reference = createReferenceBackend();
+  const fast = createCpuBackend({ threads: 1 });
+  afterAll(() => fast.wasm?.terminate());
+  // Wide values (tails where tanh saturates), zeros, non-finite inputs.
+  const xs = Float32Array.from([...randomF32(997, 21)].map((v, i) => v * (i % 3 === 0 ? 40 : 4)));
+  xs.set([0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-30, -1e-30, 30, -30], 0);
+  const input = (backend: CpuBackend) => ({ x: backend.write(xs, [xs.length], 'float32') });
+
+  it.each(['exp', 'neg', 'square', 'rsqrt', 'sqrt', 'log', 'tanh', 'relu'])('%s equals the reference bit for bit', (op) => {
+    expect(run(fast, 'Unary', input(fast), { op })).toEqual(run(reference, 'Unary', input(reference), { op }));
+  });
+
+  /** Same NaNs and infinities; finite values within 1e-6 relative, or 1e-6 absolute near 0 (the kernel contract). */
+  function expectContract(actual: Float32Array, expected: Float32Array): void {
+    for (let i = 0; i < expected.length; i++) {
+      const [a, e] = [actual[i]!, expected[i]!];
+      if (!Number.isFinite(e)) expect(a, `element ${i} (x = ${xs[i]})`).toBe(e);
+      else expect(Math.abs(a - e), `element ${i} (x = ${xs[i]})`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(e)));
+    }
+  }
+
+  it('gelu (one exp instead of tanh) agrees with the reference within the kernel contract', () => {
+    const actual = run(fast, 'Unary', input(fast), { op: 'gelu' });
+    const expected = run(reference, 'Unary', input(reference), { op: 'gelu' });
+    expectContract(actual, expected);
+    // Most elements are bit-identical; the rest differ where the reference's 1 + tanh(u) cancels.
+    expect(actual.filter((v, i) => Object.is(v, expected[i])).length).toBeGreaterThan(0.9 * xs.length);
+  });
+
+  it('GeluGrad agrees with the reference within the kernel contract', () => {
+    const dy = randomF32(xs.length, 22);
+    const inputs = (backend: CpuBackend) => ({ dy: backend.write(dy, [xs.length], 'float32'), ...input(backend) });
+    expectContract(run(fast, 'GeluGrad', inputs(fast), {}), run(reference, 'GeluGrad', inputs(reference), {}));
+  });
+});
+
 describe('createCpuBackend options', () => {
   it('runs the reference kernels alone when asked', () => {
     const backend = createCpuBackend({ threads: 1, kernels: 'reference' });

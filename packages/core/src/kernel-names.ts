@@ -252,14 +252,18 @@ export interface SoftmaxCrossEntropyInputs {
   targets: TensorInfo;
 }
 
-/** Rotary embedding on x (B, H, T, D), positions offset..offset+T-1, rotate-half pairs (i, i + D/2); `inverse` rotates by -θ (the gradient). */
+/**
+ * Rotary embedding on x (B, H, T, D), rotate-half pairs (i, i + D/2); `inverse` rotates by -θ (the
+ * gradient). Positions offset..offset+T-1, or with one offset per batch entry (B numbers: sequences
+ * of different lengths decoded together) offset[b]..offset[b]+T-1 for entry b.
+ */
 export const Rope = 'Rope';
 export interface RopeInputs {
   x: TensorInfo;
 }
 export interface RopeAttrs {
   base: number;
-  offset: number;
+  offset: number | readonly number[];
   inverse: boolean;
 }
 

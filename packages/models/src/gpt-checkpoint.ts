@@ -30,7 +30,19 @@ async function rawF32(tensor: Tensor): Promise<RawTensor> {
  * `weight_scale_inv` for FP8 Linears, BF16 for the other matrices unless the model is f32, F32 else.
  */
 export async function gptServingTensors(model: Gpt): Promise<Record<string, RawTensor>> {
+  return (await servingTensorsAndMasters(model, false)).tensors;
+}
+
+/**
+ * gptServingTensors, and with `withMasters` the f32 master (`master.<name>`) of every weight the
+ * serving tensors do not hold in F32, each weight read from the backend once.
+ */
+async function servingTensorsAndMasters(
+  model: Gpt,
+  withMasters: boolean,
+): Promise<{ tensors: Record<string, RawTensor>; masters: Record<string, RawTensor> }> {
   const tensors: Record<string, RawTensor> = {};
+  const masters: Record<string, RawTensor> = {};
   const fp8Linears = new Map(
     model
       .hiddenLinears()
@@ -43,12 +55,13 @@ export async function gptServingTensors(model: Gpt): Promise<Record<string, RawT
     const linear = fp8Linears.get(variable);
     if (!linear) {
       const values = (await variable.data()) as Float32Array;
-      tensors[name] =
-        matricesInBf16 && variable.rank === 2
-          ? rawTensorFrom('BF16', [...variable.shape], bf16.encode(values))
-          : rawTensorFrom('F32', [...variable.shape], values);
+      if (matricesInBf16 && variable.rank === 2) {
+        tensors[name] = rawTensorFrom('BF16', [...variable.shape], bf16.encode(values));
+        if (withMasters) masters[`master.${name}`] = rawTensorFrom('F32', [...variable.shape], values);
+      } else tensors[name] = rawTensorFrom('F32', [...variable.shape], values);
       continue;
     }
+    if (withMasters) masters[`master.${name}`] = await rawF32(variable);
     check(format === 'e4m3fn' || format === 'e5m2', 'checkpoint weight format', format, 'e4m3fn or e5m2 (the safetensors FP8 dtypes)');
     const [codes, scale] = tidy(() => {
       const s = linear.scaling!.weight.scaleFor(variable, false);
@@ -60,17 +73,13 @@ export async function gptServingTensors(model: Gpt): Promise<Record<string, RawT
     codes.dispose();
     scale.dispose();
   }
-  return tensors;
+  return { tensors, masters };
 }
 
 /** Writes the model (and, when given, the training state) to `directory` atomically. Returns the directory. */
 export async function saveGptCheckpoint(directory: string, model: Gpt, extras: GptTrainingExtras = {}): Promise<string> {
-  const tensors = await gptServingTensors(model);
   // Every weight model.safetensors does not hold in F32 keeps its f32 master for training.
-  const masters: Record<string, RawTensor> = {};
-  for (const [name, variable] of model.namedVariables()) {
-    if (tensors[name]?.dtype !== 'F32') masters[`master.${name}`] = await rawF32(variable);
-  }
+  const { tensors, masters } = await servingTensorsAndMasters(model, true);
   const trainingTensors: Record<string, RawTensor> = { ...masters };
   let optimizerStep: number | undefined;
   if (extras.optimizer) {

@@ -1,20 +1,69 @@
 /**
  * Inference-only GPT forward with a KV cache, built from a Gpt's own modules (gpt.ts is untouched):
  * prefill a prompt once, then feed one token per step. Several sequences step together, each
- * bringing any number of new tokens (a prompt being prefilled beside sequences decoding one token):
- * their rows are laid end to end, every Linear (q, k, v, out, MLP) runs once on all of them, and
- * attention runs per sequence against that sequence's cache, so nothing is padded.
+ * bringing any number of new tokens (a prompt being prefilled beside sequences decoding one token).
+ * Their rows lie end to end, so every Linear (q, k, v, out, MLP) runs once on all of them; attention
+ * runs batched too, one batch entry per sequence (queries zero-padded to the longest newcomer),
+ * against a cache block holding every sequence's keys and values. So the kernels per step do not
+ * grow with the number of sequences.
+ *
+ * A block's positions are slots: a step appends its new keys as T more slots for every sequence
+ * (one concat), and a mask hides the slots a sequence does not own (attention does not care where a
+ * key sits: RoPE was applied before caching). When the sequences change (one leaves or joins) or
+ * unowned slots pile up, one gather rebuilds a compact block with each sequence's positions in order.
  */
 
 import type { Block, CausalSelfAttention } from '@octet/core';
 import { check, keep, op, type Tensor, tidy } from '@octet/core';
 import type { Gpt, GptConfig } from './gpt.js';
 
-/** One sequence's cached keys (after RoPE) and values: per layer (1, H, length, D) f32 tensors. */
-export interface GptKvCache {
-  length: number;
-  keys: Tensor[];
-  values: Tensor[];
+/** Added to the attention scores of slots a query may not see: exp underflows to exactly 0. */
+const MASKED = -1e30;
+
+/**
+ * Keys (after RoPE) and values of several sequences, per layer (rows, H, slots, D); `slots[r]` lists
+ * the slot of each of row r's positions, in order. Shared by the caches that point into it; freed
+ * with the last.
+ */
+class KvBlock {
+  references = 0;
+  constructor(
+    readonly keys: Tensor[],
+    readonly values: Tensor[],
+    readonly slots: readonly (readonly number[])[],
+  ) {}
+
+  get rows(): number {
+    return this.slots.length;
+  }
+
+  get capacity(): number {
+    return this.keys[0]!.shape[2]!;
+  }
+
+  release(): void {
+    if (--this.references > 0) return;
+    for (const t of [...this.keys, ...this.values]) t.dispose();
+  }
+}
+
+/** One sequence's cached positions: a row of one of the decoder's blocks (opaque; a step consumes it). */
+export class GptKvCache {
+  /** @internal Set when a step consumed the cache or it was released. */
+  released = false;
+
+  /** @internal */
+  constructor(
+    /** @internal null for an empty cache and once released. */
+    public block: KvBlock | null,
+    /** @internal */
+    readonly row: number,
+  ) {}
+
+  /** Positions held. */
+  get length(): number {
+    return this.block === null ? 0 : this.block.slots[this.row]!.length;
+  }
 }
 
 export interface GptDecodeResult {
@@ -45,6 +94,36 @@ export function checkStepItems(items: readonly { tokens: readonly number[]; cach
   }
 }
 
+/**
+ * Where one step's sequences sit, shared by every layer: B sequences, T = the most new tokens any
+ * brings, N rows end to end.
+ */
+interface StepLayout {
+  B: number;
+  T: number;
+  N: number;
+  /** Per sequence: its first row among the N, and its cached length (where its positions continue). */
+  offsets: number[];
+  lengths: number[];
+  /** The B·T rows, of the N real ones plus a zero row (N), that pad each sequence's queries to T; null when none need padding. */
+  padRows: Tensor | null;
+  /** The N real rows among the B·T padded ones; null when none need padding. */
+  realRows: Tensor | null;
+  /** How the old keys and values are assembled: the block as it is, a compacting gather, or nothing. */
+  old: OldSlots;
+  /** (B, 1, T, slots after the step): 0 where query t of sequence b may attend, MASKED elsewhere. */
+  mask: Tensor;
+  /** Per sequence, the slot of each position after the step (the new block's `slots`). */
+  slots: number[][];
+}
+
+type OldSlots =
+  | { kind: 'none' }
+  /** The one block whose rows are this step's sequences in order: new slots are appended to it. */
+  | { kind: 'append'; block: KvBlock }
+  /** The blocks flattened to (rows·H·slots, D) and stacked with a zero row; `index` picks (B, H, L) of them. */
+  | { kind: 'gather'; blocks: KvBlock[]; index: Tensor; length: number };
+
 export class GptDecoder {
   private readonly skipWeight: number;
   private readonly branchWeight: number;
@@ -61,7 +140,7 @@ export class GptDecoder {
   }
 
   emptyCache(): GptKvCache {
-    return { length: 0, keys: [], values: [] };
+    return new GptKvCache(null, 0);
   }
 
   /** Runs `tokens` after what `cache` holds (a new sequence when omitted); logits of every new position. */
@@ -89,11 +168,12 @@ export class GptDecoder {
     );
   }
 
-  /** Frees a cache's tensors. */
+  /** Frees a cache (its block goes when the last cache in it does); releasing twice is harmless. */
   release(cache: GptKvCache): void {
-    for (const t of [...cache.keys, ...cache.values]) t.dispose();
-    cache.keys = [];
-    cache.values = [];
+    const { block } = cache;
+    cache.block = null;
+    cache.released = true;
+    block?.release();
   }
 
   /**
@@ -103,36 +183,142 @@ export class GptDecoder {
   private async run(items: readonly { tokens: readonly number[]; cache: GptKvCache }[], lastOnly: boolean): Promise<GptDecodeResult[]> {
     const { vocabSize: V, layers } = this.config;
     checkStepItems(items, this.config);
+    const held = items.map(({ cache }) => cache);
+    for (const [i, { cache }] of items.entries()) {
+      check(!cache.released, `batch item ${i} cache`, 'released or consumed by an earlier step', 'the cache its last step returned');
+    }
+    check(new Set(held).size === held.length, 'decode batch caches', 'the same cache twice', 'one cache per sequence');
+    const keys: Tensor[] = [];
+    const values: Tensor[] = [];
+    const counts = items.map(({ tokens }) => tokens.length);
+    let slots: number[][] = [];
+    let output: Float32Array;
+    try {
+      const logits = tidy(() => {
+        const layout = this.layout(items);
+        slots = layout.slots;
+        let h = this.model.embedding.apply(op.tensor(Int32Array.from(items.flatMap((item) => item.tokens)), [1, layout.N])); // (1, N, C)
+        for (let l = 0; l < layers; l++) {
+          const block = this.model.blocks[l]!;
+          const attend = (x: Tensor) => this.attention(block.attention, x, l, layout, keys, values);
+          h = this.block(block, h, attend);
+        }
+        h = this.model.finalNorm.apply(h);
+        if (lastOnly) {
+          const last = Int32Array.from(items, (_, b) => layout.offsets[b]! + counts[b]! - 1);
+          h = op.gather(op.reshape(h, [layout.N, h.shape[2]!]), op.tensor(last, [items.length]));
+        }
+        return keep(this.model.head.apply(h)); // (1, N, V), or (items, V) with lastOnly
+      });
+      try {
+        output = (await logits.data()) as Float32Array;
+      } finally {
+        logits.dispose();
+      }
+    } catch (error) {
+      for (const t of [...keys, ...values]) t.dispose();
+      throw error;
+    } finally {
+      // The caches given are consumed, whether the step succeeds or not.
+      for (const { cache } of items) this.release(cache);
+    }
+    const block = new KvBlock(keys, values, slots);
+    block.references = items.length;
+    let offset = 0;
+    return items.map((_, b) => {
+      const logitsOf = lastOnly ? output.slice(b * V, (b + 1) * V) : output.slice(offset * V, (offset + counts[b]!) * V);
+      offset += counts[b]!;
+      return { logits: logitsOf, cache: new GptKvCache(block, b) };
+    });
+  }
+
+  /** Where the step's sequences sit, and the index and mask tensors every layer shares. */
+  private layout(items: readonly { tokens: readonly number[]; cache: GptKvCache }[]): StepLayout {
+    const B = items.length;
+    const counts = items.map(({ tokens }) => tokens.length);
+    const caches = items.map(({ cache }) => cache);
+    const lengths = caches.map((cache) => cache.length);
     const offsets: number[] = [];
     let N = 0;
-    for (const { tokens } of items) {
+    for (const count of counts) {
       offsets.push(N);
-      N += tokens.length;
+      N += count;
     }
-    const rows = items.map(({ tokens, cache }, b) => ({ offset: offsets[b]!, count: tokens.length, cache }));
-    const next: GptKvCache[] = items.map(({ tokens, cache }) => ({ length: cache.length + tokens.length, keys: [], values: [] }));
-    const logits = tidy(() => {
-      let h = this.model.embedding.apply(op.tensor(Int32Array.from(items.flatMap((item) => item.tokens)), [1, N])); // (1, N, C)
-      for (let l = 0; l < layers; l++) {
-        const block = this.model.blocks[l]!;
-        const attend = (x: Tensor) => this.attention(block.attention, x, l, rows, next);
-        h = this.block(block, h, attend);
+    const T = Math.max(...counts);
+    const padded = counts.some((count) => count !== T);
+    const padRows = new Int32Array(B * T);
+    const realRows = new Int32Array(N);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        padRows[b * T + t] = t < counts[b]! ? offsets[b]! + t : N;
+        if (t < counts[b]!) realRows[offsets[b]! + t] = b * T + t;
       }
-      h = this.model.finalNorm.apply(h);
-      if (lastOnly) {
-        const last = Int32Array.from(rows, ({ offset, count }) => offset + count - 1);
-        h = op.gather(op.reshape(h, [N, h.shape[2]!]), op.tensor(last, [rows.length]));
+    }
+    const old = this.oldSlots(caches, counts);
+    // Each sequence's slots after the step: its old ones (compacted to 0..length−1 by a gather), then its new tokens'.
+    const oldCapacity = old.kind === 'append' ? old.block.capacity : old.kind === 'gather' ? old.length : 0;
+    const slots = caches.map((cache, b) => {
+      const own = old.kind === 'append' ? [...old.block.slots[cache.row]!] : Array.from({ length: lengths[b]! }, (_, j) => j);
+      for (let t = 0; t < counts[b]!; t++) own.push(oldCapacity + t);
+      return own;
+    });
+    const capacity = oldCapacity + T;
+    const mask = new Float32Array(B * T * capacity).fill(MASKED);
+    for (let b = 0; b < B; b++) {
+      const own = slots[b]!;
+      for (let t = 0; t < T; t++) {
+        // Query t sees the sequence's old positions and its new ones up to itself (padding queries: all of them).
+        const visible = lengths[b]! + Math.min(t + 1, counts[b]!);
+        for (let j = 0; j < visible; j++) mask[(b * T + t) * capacity + own[j]!] = 0;
       }
-      return keep(this.model.head.apply(h)); // (1, N, V), or (items, V) with lastOnly
-    });
-    const values = (await logits.data()) as Float32Array;
-    logits.dispose();
-    for (const { cache } of items) this.release(cache);
-    return next.map((cache, b) => {
-      const { offset, count } = rows[b]!;
-      const logitsOf = lastOnly ? values.slice(b * V, (b + 1) * V) : values.slice(offset * V, (offset + count) * V);
-      return { logits: logitsOf, cache };
-    });
+    }
+    return {
+      B,
+      T,
+      N,
+      offsets,
+      lengths,
+      padRows: padded ? op.tensor(padRows, [B * T]) : null,
+      realRows: padded ? op.tensor(realRows, [N]) : null,
+      old,
+      mask: op.tensor(mask, [B, 1, T, capacity]),
+      slots,
+    };
+  }
+
+  /**
+   * How the step finds its sequences' old keys: appended to in place when they are exactly one
+   * block's rows in order and the block stays at most twice as long as its longest sequence;
+   * otherwise gathered, compacted, from wherever they are.
+   */
+  private oldSlots(caches: readonly GptKvCache[], counts: readonly number[]): OldSlots {
+    const { heads: H } = this.config;
+    const blocks: KvBlock[] = [];
+    for (const { block } of caches) if (block !== null && !blocks.includes(block)) blocks.push(block);
+    if (blocks.length === 0) return { kind: 'none' };
+    const T = Math.max(...counts);
+    const longest = Math.max(...caches.map((cache, b) => cache.length + counts[b]!));
+    const only = blocks[0]!;
+    const inOrder = blocks.length === 1 && only.rows === caches.length && caches.every(({ row }, b) => row === b);
+    if (inOrder && only.capacity + T <= 2 * longest) return { kind: 'append', block: only };
+    const length = Math.max(...caches.map((cache) => cache.length));
+    const starts: number[] = [];
+    let stacked = 0;
+    for (const block of blocks) {
+      starts.push(stacked);
+      stacked += block.rows * H * block.capacity;
+    }
+    const index = new Int32Array(caches.length * H * length).fill(stacked); // the zero row
+    for (const [b, { block, row }] of caches.entries()) {
+      if (block === null) continue;
+      const start = starts[blocks.indexOf(block)]!;
+      const own = block.slots[row]!;
+      for (let h = 0; h < H; h++) {
+        const base = start + (row * H + h) * block.capacity;
+        for (let j = 0; j < own.length; j++) index[(b * H + h) * length + j] = base + own[j]!;
+      }
+    }
+    return { kind: 'gather', blocks, index: op.tensor(index, [index.length]), length };
   }
 
   /** Block.apply with attention replaced by the cached version. */
@@ -146,34 +332,48 @@ export class GptDecoder {
     return mix(afterAttention, block.mlpNorm.apply(block.mlp.apply(afterAttention)));
   }
 
-  /** CausalSelfAttention.apply over cached keys/values; appends this step's keys (after RoPE) and values to `next`. */
+  /**
+   * CausalSelfAttention.apply over cached keys/values, every sequence a batch entry; pushes this
+   * layer's keys (after RoPE) and values with the new slots, (B, H, slots, D), for the new block.
+   */
   private attention(
     attention: CausalSelfAttention,
     x: Tensor,
     layer: number,
-    rows: readonly { offset: number; count: number; cache: GptKvCache }[],
-    next: GptKvCache[],
+    layout: StepLayout,
+    keys: Tensor[],
+    values: Tensor[],
   ): Tensor {
-    const [, N, C] = x.shape as [number, number, number];
+    const { B, T, N, old } = layout;
+    const C = x.shape[2]!;
     const { heads: H, ropeBase, scoreScale } = attention.options;
     const D = attention.headDim;
-    const heads = (t: Tensor) => op.transpose(op.reshape(t, [1, N, H, D]), [0, 2, 1, 3]); // (1, H, N, D)
-    const q = heads(attention.q.apply(x));
-    const k = heads(attention.k.apply(x));
-    const v = heads(attention.v.apply(x));
-    const outputs = rows.map(({ offset, count, cache }, b) => {
-      const own = (t: Tensor) => (rows.length === 1 ? t : op.slice(t, [0, 0, offset, 0], [1, H, count, D])); // (1, H, T, D)
-      const rope = { base: ropeBase, offset: cache.length };
-      const ownQ = op.rope(own(q), rope);
-      const newKeys = op.rope(own(k), rope);
-      const keys = cache.length > 0 ? op.concat([cache.keys[layer]!, newKeys], 2) : newKeys; // (1, H, L+T, D)
-      const values = cache.length > 0 ? op.concat([cache.values[layer]!, own(v)], 2) : own(v);
-      next[b]!.keys.push(keep(keys));
-      next[b]!.values.push(keep(values));
-      const scores = op.mulScalar(op.matMul(ownQ, keys, false, true), scoreScale); // (1, H, T, L+T)
-      return op.matMul(op.softmax(scores, { causal: true }), values); // (1, H, T, D)
-    });
-    const y = outputs.length === 1 ? outputs[0]! : op.concat(outputs, 2); // (1, H, N, D)
-    return attention.out.apply(op.reshape(op.transpose(y, [0, 2, 1, 3]), [1, N, C]));
+    // (1, N, C) rows → (B, H, T, D), each sequence's rows padded with zero rows up to T.
+    const heads = (t: Tensor) => {
+      let rows = op.reshape(t, [N, C]);
+      if (layout.padRows) rows = op.gather(op.concat([rows, op.fill([1, C], 0)], 0), layout.padRows);
+      return op.transpose(op.reshape(rows, [B, T, H, D]), [0, 2, 1, 3]);
+    };
+    const extend = (kind: 'keys' | 'values', fresh: Tensor) => {
+      if (old.kind === 'none') return keep(fresh);
+      if (old.kind === 'append') return keep(op.concat([old.block[kind][layer]!, fresh], 2));
+      const flat = old.blocks.map((block) => {
+        const t = block[kind][layer]!;
+        return op.reshape(t, [t.size / D, D]);
+      });
+      const gathered = op.gather(op.concat([...flat, op.fill([1, D], 0)], 0), old.index); // (B·H·length, D)
+      return keep(op.concat([op.reshape(gathered, [B, H, old.length, D]), fresh], 2));
+    };
+    const rope = { base: ropeBase, offset: layout.lengths };
+    const q = op.rope(heads(attention.q.apply(x)), rope);
+    const k = extend('keys', op.rope(heads(attention.k.apply(x)), rope));
+    const v = extend('values', heads(attention.v.apply(x)));
+    keys.push(k);
+    values.push(v);
+    const scores = op.add(op.mulScalar(op.matMul(q, k, false, true), scoreScale), layout.mask); // (B, H, T, slots)
+    const y = op.matMul(op.softmax(scores), v); // (B, H, T, D)
+    let rows = op.reshape(op.transpose(y, [0, 2, 1, 3]), [B * T, C]);
+    if (layout.realRows) rows = op.gather(rows, layout.realRows);
+    return attention.out.apply(op.reshape(rows, [1, N, C]));
   }
 }

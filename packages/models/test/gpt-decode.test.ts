@@ -1,8 +1,8 @@
 import { createCpuBackend } from '@octet/backend-cpu';
-import { memory, op, setBackend, tidy } from '@octet/core';
+import { memory, op, Random, setBackend, tidy } from '@octet/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Gpt, gptConfig } from '../src/gpt.js';
-import { type GptDecodeResult, GptDecoder } from '../src/gpt-decode.js';
+import { type GptDecodeResult, GptDecoder, type GptKvCache } from '../src/gpt-decode.js';
 
 beforeAll(() => setBackend(createCpuBackend({ threads: 1 })));
 
@@ -80,6 +80,101 @@ describe('GptDecoder', () => {
     expectRow(stepC.logits, expected[2]!, c.length - 1);
     for (const { cache } of [nextA, nextB, stepC]) decoder.release(cache);
     expect(memory().numTensors).toBe(before);
+    model.dispose();
+  });
+  it("continuous batching: sequences joining, leaving and reordered keep the full forward's logits, and nothing leaks", async () => {
+    const model = new Gpt(gptConfig('tiny', { recipe: 'unitScaling' }));
+    const decoder = new GptDecoder(model);
+    const V = model.config.vocabSize;
+    const texts = [0, 7, 13, 21, 30, 2].map((start, i) => TEXT.slice(start, start + 22 + i));
+    const expected = await Promise.all(texts.map((ids) => fullLogits(model, ids)));
+    const before = memory().numTensors;
+    const random = new Random(5);
+    // Per text: how many of its tokens are in its cache, or undefined before it joins / after it leaves.
+    const active = new Map<number, { cache: GptKvCache; fed: number }>();
+    let joined = 0;
+    let steps = 0;
+    while (joined < texts.length || active.size > 0) {
+      const items: { text: number; tokens: number[]; cache?: GptKvCache }[] = [];
+      for (const [text, { cache, fed }] of active) {
+        // Mostly one token; sometimes a few at once (a continued prompt beside sequences decoding).
+        const count = random.next() < 0.2 ? 3 : 1;
+        items.push({ text, tokens: texts[text]!.slice(fed, fed + count), cache });
+      }
+      // A newcomer every other step, with a prompt of 1 to 9 tokens (one a step after a sequence left).
+      if (joined < texts.length && steps % 2 === 0) {
+        const prompt = 1 + Math.floor(random.next() * 9);
+        items.push({ text: joined, tokens: texts[joined]!.slice(0, prompt) });
+        joined++;
+      }
+      if (random.next() < 0.2) items.reverse(); // the rows of a block in another order
+      const results = await decoder.step(items.map(({ tokens, cache }) => ({ tokens, cache })));
+      for (const [i, { text, tokens }] of items.entries()) {
+        const fed = (active.get(text)?.fed ?? 0) + tokens.length;
+        const row = expected[text]!.subarray((fed - 1) * V, fed * V);
+        for (let j = 0; j < V; j++) expect(results[i]!.logits[j], `text ${text} position ${fed - 1}`).toBeCloseTo(row[j]!, 4);
+        expect(results[i]!.cache.length).toBe(fed);
+        // A sequence leaves when its text ends, or at random.
+        if (fed === texts[text]!.length || random.next() < 0.08) {
+          decoder.release(results[i]!.cache);
+          active.delete(text);
+        } else active.set(text, { cache: results[i]!.cache, fed });
+      }
+      steps++;
+    }
+    expect(memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('slots no sequence owns pile up only to twice the longest sequence, then the block is compacted', async () => {
+    const model = new Gpt(gptConfig('tiny', { recipe: 'unitScaling', contextLength: 64 }));
+    const decoder = new GptDecoder(model);
+    const V = model.config.vocabSize;
+    const texts = [0, 9, 20].map((start) => TEXT.slice(start, start + 34));
+    const expected = await Promise.all(texts.map((ids) => fullLogits(model, ids)));
+    const before = memory().numTensors;
+    let fed = [1, 1, 1];
+    let results = await decoder.step(texts.map((ids) => ({ tokens: ids.slice(0, 1) })));
+    const capacities: number[] = [];
+    // In turn, one brings 7 tokens while the others bring one: every step appends 7 slots to all three.
+    for (let step = 0; step < 9; step++) {
+      const counts = fed.map((_, i) => (i === step % 3 ? 7 : 1));
+      results = await decoder.step(results.map(({ cache }, i) => ({ tokens: texts[i]!.slice(fed[i], fed[i]! + counts[i]!), cache })));
+      fed = fed.map((f, i) => f + counts[i]!);
+      for (const [i, { logits }] of results.entries()) {
+        const row = expected[i]!.subarray((fed[i]! - 1) * V, fed[i]! * V);
+        for (let j = 0; j < V; j++) expect(logits[j]).toBeCloseTo(row[j]!, 4);
+      }
+      const capacity = (results[0]!.cache as unknown as { block: { capacity: number } }).block.capacity;
+      expect(capacity).toBeLessThanOrEqual(2 * Math.max(...fed));
+      capacities.push(capacity);
+    }
+    // Compacted at least once: the capacity fell back to the longest sequence plus the step's new slots.
+    expect(capacities.some((capacity, i) => i > 0 && capacity < capacities[i - 1]!)).toBe(true);
+    for (const { cache } of results) decoder.release(cache);
+    expect(memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('a cache continues with a multi-token prefill; consumed caches and a cache given twice are refused', async () => {
+    const model = new Gpt(gptConfig('tiny', { recipe: 'f32' }));
+    const decoder = new GptDecoder(model);
+    const V = model.config.vocabSize;
+    const ids = TEXT.slice(0, 16);
+    const expected = await fullLogits(model, ids);
+    const first = await decoder.prefill(ids.slice(0, 6));
+    const second = await decoder.prefill(ids.slice(6, 16), first.cache);
+    expect(second.logits.length).toBe(10 * V);
+    for (let i = 0; i < 10 * V; i++) expect(second.logits[i]).toBeCloseTo(expected[6 * V + i]!, 4);
+    await expect(decoder.step([{ tokens: [1], cache: first.cache }])).rejects.toThrow(/batch item 0 cache: got "released or consumed/);
+    await expect(
+      decoder.step([
+        { tokens: [1], cache: second.cache },
+        { tokens: [2], cache: second.cache },
+      ]),
+    ).rejects.toThrow(/the same cache twice/);
+    decoder.release(second.cache);
+    decoder.release(second.cache); // harmless
     model.dispose();
   });
 });

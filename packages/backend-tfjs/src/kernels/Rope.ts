@@ -2,11 +2,17 @@ import { type KernelConfig, type RopeAttrs, type RopeInputs, ropeTable } from '@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TfjsBackend } from '../base.js';
 
-/** cos and sin of θ_i · position, (T, D/2), core's table (as every backend), uploaded. */
-function angles(T: number, D: number, base: number, offset: number, inverse: boolean): { cos: tf.Tensor; sin: tf.Tensor } {
+/**
+ * cos and sin of θ_i · position, (E, 1, T, D/2) to broadcast over (B, H, T, D/2): E is 1, or B with
+ * an offset per batch entry. Core's table (as every backend), uploaded.
+ */
+function angles(T: number, D: number, base: number, offset: RopeAttrs['offset'], inverse: boolean): { cos: tf.Tensor; sin: tf.Tensor } {
   const half = D / 2;
+  const entries = typeof offset === 'number' ? 1 : offset.length;
   const table = ropeTable(T, D, base, offset, inverse);
-  return { cos: tf.tensor2d(table.subarray(0, T * half), [T, half]), sin: tf.tensor2d(table.subarray(T * half), [T, half]) };
+  const shape: [number, number, number, number] = [entries, 1, T, half];
+  const rows = entries * T * half;
+  return { cos: tf.tensor4d(table.subarray(0, rows), shape), sin: tf.tensor4d(table.subarray(rows), shape) };
 }
 
 /** Rotate-half RoPE on (B, H, T, D): pairs (i, i + D/2) turn by θ_i · position. */

@@ -1,6 +1,7 @@
 import type { DType } from '@octet/core';
-import { ELEMENTWISE_WORKGROUP, FLAT_INDEX, type Program } from '../program.js';
+import { ELEMENTWISE_WORKGROUP, type Program } from '../program.js';
 import { packedByte } from '../shaders/fp8.wgsl.js';
+import { movementMain } from '../shaders/movement.wgsl.js';
 
 /** Inputs one pass concatenates (with the output, within the 8 storage buffers every adapter allows). */
 export const CONCAT_INPUTS_PER_PASS = 6;
@@ -37,17 +38,6 @@ ${inputs
     ],
     workgroupSize: [ELEMENTWISE_WORKGROUP],
     helpers: fetch,
-    main: packed
-      ? `  ${FLAT_INDEX}
-  if (i * 4u >= u.n) { return; }
-  var word = 0u;
-  for (var k = 0u; k < 4u; k++) {
-    let o = i * 4u + k;
-    if (o < u.n) { word |= fetch(o) << (k * 8u); }
-  }
-  out[i] = word;`
-      : `  ${FLAT_INDEX}
-  if (i >= u.n) { return; }
-  out[i] = fetch(i);`,
+    main: movementMain(packed, (o) => `fetch(${o})`),
   };
 }

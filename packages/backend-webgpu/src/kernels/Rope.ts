@@ -14,15 +14,17 @@ export const ropeConfig: KernelConfig = {
     attrs: RopeAttrs;
     backend: WebGpuBackend;
   }) => {
-    const [, , T, D] = x.shape as [number, number, number, number];
+    const [, H, T, D] = x.shape as [number, number, number, number];
     const pairs = sizeOf(x.shape) / 2;
+    const entries = typeof offset === 'number' ? 1 : offset.length;
     const table = backend.cachedBuffer(`rope:${T}:${D}:${base}:${offset}:${inverse}`, () => ropeTable(T, D, base, offset, inverse));
     return backend.run({
       program: ropeProgram(),
       inputs: [x],
       extraInputs: [table],
       output: { shape: x.shape, dtype: 'float32' },
-      uniforms: [pairs, D / 2, T],
+      // rowsPerEntry 0: one offset for every row.
+      uniforms: [pairs, D / 2, T, entries === 1 ? 0 : H * T, entries * T],
       workgroups: elementwiseGrid(pairs),
     });
   },

@@ -22,19 +22,27 @@ export function movementProgram(
     uniforms: [{ name: 'n', type: 'u32' }, ...uniforms],
     workgroupSize: [ELEMENTWISE_WORKGROUP],
     helpers: sourceFn,
-    main: packed
-      ? `  ${FLAT_INDEX}
+    main: movementMain(packed, (o) => (packed ? packedByte('xs', `source(${o})`) : `xs[source(${o})]`)),
+  };
+}
+
+/**
+ * The body of a movement program over `u.n` output elements: `element(o)` is the WGSL expression
+ * of output element o (a byte for packed uint8, assembled four to a word; a 32-bit word otherwise).
+ */
+export function movementMain(packed: boolean, element: (o: string) => string): string {
+  return packed
+    ? `  ${FLAT_INDEX}
   if (i * 4u >= u.n) { return; }
   var word = 0u;
   for (var k = 0u; k < 4u; k++) {
     let o = i * 4u + k;
-    if (o < u.n) { word |= ${packedByte('xs', 'source(o)')} << (k * 8u); }
+    if (o < u.n) { word |= ${element('o')} << (k * 8u); }
   }
   out[i] = word;`
-      : `  ${FLAT_INDEX}
+    : `  ${FLAT_INDEX}
   if (i >= u.n) { return; }
-  out[i] = xs[source(i)];`,
-  };
+  out[i] = ${element('i')};`;
 }
 
 /** Workgroups for a movement program over `n` output elements. */

@@ -1,6 +1,6 @@
 /** Reductions and fused NN kernels: Reduce, Softmax, SoftmaxCrossEntropy, Rope. */
 import { ENGINE, op, type ReduceOp, type Tensor } from '@octet/core';
-import { type ConformanceContext, expectSameOutputs, REDUCTION } from '../harness.js';
+import { type ConformanceContext, expectClose, expectSameOutputs, REDUCTION, runOn } from '../harness.js';
 import { integers, normal, sizeOfShape } from '../inputs.js';
 
 const AXIS_SETS: [number[], number[][]][] = [
@@ -24,7 +24,7 @@ function reduce(x: Tensor, reduceOp: ReduceOp, axes: number[], keepDims: boolean
   return ENGINE.runKernel('Reduce', { x }, { op: reduceOp, axes, keepDims });
 }
 
-function rope(x: Tensor, base: number, offset: number, inverse: boolean): Tensor {
+function rope(x: Tensor, base: number, offset: number | number[], inverse: boolean): Tensor {
   return ENGINE.runKernel('Rope', { x }, { base, offset, inverse });
 }
 
@@ -96,13 +96,33 @@ export function defineReductionCases(ctx: ConformanceContext): void {
     }
   });
 
-  ctx.test('Rope with offsets, bases and the inverse rotation', ['Rope'], async () => {
+  ctx.test('Rope with one offset per batch entry equals each entry rotated with its own offset', ['Rope', 'Slice', 'Concat'], async () => {
+    const shape = [3, 2, 2, 8];
+    const offsets = [4, 0, 17];
+    const values = normal(sizeOfShape(shape), 95, 2);
+    const [batched, separate] = await runOn(ctx.backend(), () => {
+      const x = op.tensor(values, shape);
+      const entry = (b: number) => op.slice(x, [b, 0, 0, 0], [1, ...shape.slice(1)]);
+      return [
+        rope(x, 10000, offsets, false),
+        op.concat(
+          offsets.map((offset, b) => rope(entry(b), 10000, offset, false)),
+          0,
+        ),
+      ];
+    });
+    expectClose(batched!, separate!, 'exact', 'per-entry offsets');
+  });
+
+  ctx.test('Rope with offsets (one, or one per batch entry), bases and the inverse rotation', ['Rope'], async () => {
     for (const [shape, base, offset, inverse] of [
       [[1, 2, 3, 4], 10000, 0, false],
       [[2, 3, 5, 8], 10000, 7, false],
       [[2, 3, 5, 8], 500, 123, true],
       [[1, 1, 33, 2], 10000, 0, true],
-    ] as [number[], number, number, boolean][]) {
+      [[3, 2, 1, 8], 10000, [0, 41, 7], false],
+      [[2, 3, 4, 6], 500, [5, 0], true],
+    ] as [number[], number, number | number[], boolean][]) {
       const values = normal(sizeOfShape(shape), 94, 2);
       await expectSameOutputs(
         ctx,

@@ -289,8 +289,19 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   return ENGINE.runKernel(K.SoftmaxCrossEntropy, { logits, targets });
 }
 
-/** Rotary position embedding on (B, H, T, D) for positions offset..offset+T-1. */
-export function rope(x: Tensor, { base = 10000, offset = 0 }: { base?: number; offset?: number } = {}): Tensor {
+/**
+ * Rotary position embedding on (B, H, T, D) for positions offset..offset+T-1; with one offset per
+ * batch entry (an array of B), entry b's positions start at offset[b].
+ */
+export function rope(x: Tensor, { base = 10000, offset = 0 }: { base?: number; offset?: number | readonly number[] } = {}): Tensor {
   check(x.rank === 4 && x.shape[3]! % 2 === 0, 'rope: x shape', `[${x.shape.join(', ')}]`, '(B, H, T, D) with an even D');
-  return ENGINE.runKernel(K.Rope, { x }, { base, offset, inverse: false });
+  const offsets = typeof offset === 'number' ? [offset] : offset;
+  check(
+    typeof offset === 'number' || offset.length === x.shape[0],
+    'rope: offset',
+    `${offsets.length} offsets`,
+    `one number, or one per batch entry (${x.shape[0]})`,
+  );
+  for (const start of offsets) check(Number.isInteger(start) && start >= 0, 'rope: offset', start, 'a non-negative integer');
+  return ENGINE.runKernel(K.Rope, { x }, { base, offset: typeof offset === 'number' ? offset : [...offset], inverse: false });
 }
