@@ -13,9 +13,9 @@
  * with r = C/4 about 1/32 of AdamW's 8·R·C.
  */
 import { check, op, Random, type Tensor, tidy, type Variable } from '@octet/core';
-import { adamDirection, adamMoments, correction, decayed } from './adam-math.js';
+import { adamDirection, correction, decayed } from './adam-math.js';
 import { sliceNorms, topIndices, topSingularSubspace, uniformIndices } from './adam-snsm-projection.js';
-import { type AdamFamilyOptions, checkAdamOptions, checkInteger, OptimizerBase, type StateScalar } from './optimizer.js';
+import { AdamFamilyBase, type AdamFamilyOptions, checkInteger, type StateScalar } from './optimizer.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
 export type SubspaceProjection = 'svd' | 'rows' | 'random';
@@ -49,12 +49,8 @@ interface Plan {
   index: number;
 }
 
-export class AdamSNSM extends OptimizerBase {
+export class AdamSNSM extends AdamFamilyBase {
   readonly name = 'adam-snsm';
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
   readonly gap: number;
   readonly projection: SubspaceProjection;
   readonly subsetSize: 'heuristic' | number;
@@ -63,12 +59,7 @@ export class AdamSNSM extends OptimizerBase {
   private readonly plans = new Map<Variable, Plan>();
 
   constructor(params: readonly ParamGroup[] | readonly Variable[], options: AdamSNSMOptions) {
-    const checked = checkAdamOptions('AdamSNSM', options);
-    super('AdamSNSM', params, checked.lr);
-    this.beta1 = checked.beta1;
-    this.beta2 = checked.beta2;
-    this.eps = checked.eps;
-    this.weightDecay = checked.weightDecay;
+    super('AdamSNSM', params, options);
     const {
       rank,
       gap = 200,
@@ -91,8 +82,7 @@ export class AdamSNSM extends OptimizerBase {
     this.svdIterations = svdIterations;
     this.params().forEach((p, index) => {
       if (!(p.rank === 2 && select(p))) {
-        this.addState(`${p.name}.exp_avg`, op.zeros(p.shape));
-        this.addState(`${p.name}.exp_avg_sq`, op.zeros(p.shape));
+        this.addMoments(p);
         return;
       }
       const [rows, cols] = p.shape as [number, number];
@@ -115,20 +105,14 @@ export class AdamSNSM extends OptimizerBase {
   }
 
   protected update(p: Variable, g: Tensor, group: ResolvedGroup, lr: number): void {
-    const t = this.stepCount;
     const plan = this.plans.get(p);
-    const m = this.getState(`${p.name}.exp_avg`);
-    const v = this.getState(`${p.name}.exp_avg_sq`);
     if (!plan) {
-      tidy(() => {
-        const moments = adamMoments(m, v, g, this.beta1, this.beta2);
-        const update = adamDirection(moments.m, moments.v, lr, correction(this.beta1, t), correction(this.beta2, t), this.eps);
-        m.assign(moments.m);
-        v.assign(moments.v);
-        p.assign(op.sub(decayed(p, lr, this.weightDecay, group.weightDecay), update));
-      });
+      this.adamWStep(p, g, group, lr);
       return;
     }
+    const t = this.stepCount;
+    const m = this.getState(`${p.name}.exp_avg`);
+    const v = this.getState(`${p.name}.exp_avg_sq`);
     const sinceRefresh = (t - 1) % this.gap;
     if (sinceRefresh === 0) this.refresh(p, g, plan, Math.floor((t - 1) / this.gap));
     tidy(() => {

@@ -1,15 +1,19 @@
 /**
  * AdamW4bit's codecs (thu-ml's low-bit optimizers, Li et al. 2023), two 4-bit codes per byte:
- * - first moment: blocks of 128 scaled by their absmax, signed dynamic-exponent map (16 codes).
+ * - first moment (default): blocks of 128 scaled by their absmax, signed dynamic-exponent map (16 codes).
  * - second moment: rank-1 normalisation, s_ij = min(max_j |v_ij|, max_i |v_ij|) (for N-D: the min
  *   over dimensions of the max over all the others), then the linear map without zero
  *   (1/16 … 1), so v never decodes to 0 where its scale is positive.
- * Element 2i sits in the low nibble of byte i, element 2i+1 in the high nibble.
+ * - first moment with `firstMoment: 'rank1-linear'`: the same rank-1 normalisation on |m| with the
+ *   signed linear map linspace(−1, 1, 16).
+ * Rounding is lpmm's `real-nearest` bit for bit: x / scale divided in float32, then the nearest code
+ * by its float32 midpoints (`nearestCodeByMidpoint`). Element 2i sits in the low nibble of byte i,
+ * element 2i+1 in the high nibble.
  *
  * HOST-SIDE: this whole module runs on the host on arrays read with `dataSync()` (octet has no
  * 4-bit kernel yet); the packed layout is what a fused kernel would keep.
  */
-import { DYNAMIC_MAP_SIGNED_4BIT, LINEAR_MAP_4BIT, nearestCode } from './codebooks.js';
+import { DYNAMIC_MAP_SIGNED_4BIT, LINEAR_MAP_4BIT, nearestCodeByMidpoint } from './codebooks.js';
 import type { HostCodec } from './compressed-adamw.js';
 
 export function pack4bit(codes: Uint8Array): Uint8Array {
@@ -39,8 +43,8 @@ export function quantizeBlockwise4bit(
     let max = 0;
     for (let i = start; i < end; i++) max = Math.max(max, Math.abs(values[i]!));
     absmax[b] = max;
-    const inverse = max > 0 ? 1 / max : 0;
-    for (let i = start; i < end; i++) codes[i] = nearestCode(map, values[i]! * inverse);
+    // float32 division, as lpmm's `qx.div(max1)` (a block of zeros stays 0).
+    for (let i = start; i < end; i++) codes[i] = nearestCodeByMidpoint(map, max > 0 ? Math.fround(values[i]! / max) : 0);
   }
   return { codes, absmax };
 }
@@ -125,7 +129,7 @@ export function quantizeRank1(
   const codes = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const s = scales[i]!;
-    codes[i] = nearestCode(map, s > 0 ? values[i]! / s : 0);
+    codes[i] = nearestCodeByMidpoint(map, s > 0 ? Math.fround(values[i]! / s) : 0);
   }
   return { codes, maxes };
 }
@@ -155,20 +159,29 @@ export function blockwise4bitCodec(blockSize: number): HostCodec {
   };
 }
 
-/** Second moment: `codes` (packed uint8) and `max_dim{d}` (f32, one vector per dimension). */
-export const RANK1_4BIT_CODEC: HostCodec = {
-  layout: (shape) => ({
-    codes: { dtype: 'uint8', shape: [Math.ceil(sizeOf(shape) / 2)] },
-    ...Object.fromEntries(shape.map((d, i) => [`max_dim${i}`, { dtype: 'float32' as const, shape: [d] }])),
-  }),
-  decode: (state, shape) =>
-    dequantizeRank1(
-      unpack4bit(state.codes as Uint8Array, sizeOf(shape)),
-      shape.map((_, i) => state[`max_dim${i}`] as Float32Array),
-      shape,
-    ),
-  encode: (values, shape) => {
-    const { codes, maxes } = quantizeRank1(values, shape);
-    return { codes: pack4bit(codes), ...Object.fromEntries(maxes.map((m, i) => [`max_dim${i}`, m])) };
-  },
-};
+/**
+ * Rank-1 normalised codes on `map`: `codes` (packed uint8) and `max_dim{d}` (f32, one vector per
+ * dimension). The second moment's codec on the linear map without zero (`RANK1_4BIT_CODEC`).
+ */
+export function rank1Codec(map: Float32Array): HostCodec {
+  return {
+    layout: (shape) => ({
+      codes: { dtype: 'uint8', shape: [Math.ceil(sizeOf(shape) / 2)] },
+      ...Object.fromEntries(shape.map((d, i) => [`max_dim${i}`, { dtype: 'float32' as const, shape: [d] }])),
+    }),
+    decode: (state, shape) =>
+      dequantizeRank1(
+        unpack4bit(state.codes as Uint8Array, sizeOf(shape)),
+        shape.map((_, i) => state[`max_dim${i}`] as Float32Array),
+        shape,
+        map,
+      ),
+    encode: (values, shape) => {
+      const { codes, maxes } = quantizeRank1(values, shape, map);
+      return { codes: pack4bit(codes), ...Object.fromEntries(maxes.map((m, i) => [`max_dim${i}`, m])) };
+    },
+  };
+}
+
+/** Second moment: rank-1 normalisation on the linear map without zero. */
+export const RANK1_4BIT_CODEC: HostCodec = rank1Codec(LINEAR_MAP_4BIT);

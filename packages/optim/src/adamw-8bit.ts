@@ -7,40 +7,33 @@
 import type { Variable } from '@octet/core';
 import { blockwiseCodec } from './adamw-8bit-codec.js';
 import { DYNAMIC_MAP_SIGNED_8BIT, DYNAMIC_MAP_UNSIGNED_8BIT } from './codebooks.js';
-import { CompressedAdamW, type HostCodec, IDENTITY_CODEC, type Moment } from './compressed-adamw.js';
-import { type AdamFamilyOptions, checkInteger, type StateScalar } from './optimizer.js';
+import { CompressedAdamW, type CompressedAdamWOptions } from './compressed-adamw.js';
+import { checkInteger, type StateScalar } from './optimizer.js';
 import type { ParamGroup } from './param-groups.js';
 
-export interface AdamW8bitOptions extends AdamFamilyOptions {
+export interface AdamW8bitOptions extends CompressedAdamWOptions {
   /** Elements per absmax block (default 256). */
   blockSize?: number;
   /** Tensors with fewer elements keep f32 moments (default 4096). */
   minQuantizedSize?: number;
-  /** Keep every moment in f32 through the same host path (the degenerate setting, for tests). */
-  identityCodec?: boolean;
 }
 
 export class AdamW8bit extends CompressedAdamW {
   readonly name = 'adamw8bit';
   readonly blockSize: number;
   readonly minQuantizedSize: number;
-  private readonly codecs: Record<Moment, HostCodec>;
 
   constructor(params: readonly ParamGroup[] | readonly Variable[], options: AdamW8bitOptions) {
     super('AdamW8bit', params, options);
-    const { blockSize = 256, minQuantizedSize = 4096, identityCodec = false } = options;
+    const { blockSize = 256, minQuantizedSize = 4096 } = options;
     checkInteger('AdamW8bit blockSize', blockSize, 1);
     checkInteger('AdamW8bit minQuantizedSize', minQuantizedSize, 0);
     this.blockSize = blockSize;
     this.minQuantizedSize = minQuantizedSize;
-    this.codecs = identityCodec
-      ? { exp_avg: IDENTITY_CODEC, exp_avg_sq: IDENTITY_CODEC }
-      : { exp_avg: blockwiseCodec(DYNAMIC_MAP_SIGNED_8BIT, blockSize), exp_avg_sq: blockwiseCodec(DYNAMIC_MAP_UNSIGNED_8BIT, blockSize) };
-    this.initStates();
-  }
-
-  protected codecFor(p: Variable, moment: Moment): HostCodec | null {
-    return p.size >= this.minQuantizedSize ? this.codecs[moment] : null;
+    this.initStates(
+      { exp_avg: blockwiseCodec(DYNAMIC_MAP_SIGNED_8BIT, blockSize), exp_avg_sq: blockwiseCodec(DYNAMIC_MAP_UNSIGNED_8BIT, blockSize) },
+      (p) => p.size >= minQuantizedSize,
+    );
   }
 
   protected override scalars(): Record<string, StateScalar> {

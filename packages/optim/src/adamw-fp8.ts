@@ -6,19 +6,17 @@
  */
 import type { Variable } from '@octet/core';
 import { fp8GroupCodec } from './adamw-fp8-codec.js';
-import { CompressedAdamW, type HostCodec, IDENTITY_CODEC, type Moment } from './compressed-adamw.js';
-import { type AdamFamilyOptions, checkInteger, type StateScalar } from './optimizer.js';
+import { CompressedAdamW, type CompressedAdamWOptions } from './compressed-adamw.js';
+import { checkInteger, type StateScalar } from './optimizer.js';
 import type { ParamGroup } from './param-groups.js';
 
-export interface AdamWFp8Options extends AdamFamilyOptions {
+export interface AdamWFp8Options extends CompressedAdamWOptions {
   /** Elements per group (default 128). */
   groupSize?: number;
   /** COAT's Dynamic Range Expansion (default true). */
   expansion?: boolean;
   /** Tensors with fewer elements keep f32 moments (default 0: every moment is FP8). */
   minQuantizedSize?: number;
-  /** Keep every moment in f32 through the same host path (the degenerate setting, for tests). */
-  identityCodec?: boolean;
 }
 
 export class AdamWFp8 extends CompressedAdamW {
@@ -26,22 +24,17 @@ export class AdamWFp8 extends CompressedAdamW {
   readonly groupSize: number;
   readonly expansion: boolean;
   readonly minQuantizedSize: number;
-  private readonly codec: HostCodec;
 
   constructor(params: readonly ParamGroup[] | readonly Variable[], options: AdamWFp8Options) {
     super('AdamWFp8', params, options);
-    const { groupSize = 128, expansion = true, minQuantizedSize = 0, identityCodec = false } = options;
+    const { groupSize = 128, expansion = true, minQuantizedSize = 0 } = options;
     checkInteger('AdamWFp8 groupSize', groupSize, 1);
     checkInteger('AdamWFp8 minQuantizedSize', minQuantizedSize, 0);
     this.groupSize = groupSize;
     this.expansion = expansion;
     this.minQuantizedSize = minQuantizedSize;
-    this.codec = identityCodec ? IDENTITY_CODEC : fp8GroupCodec(groupSize, expansion);
-    this.initStates();
-  }
-
-  protected codecFor(p: Variable, _moment: Moment): HostCodec | null {
-    return p.size >= this.minQuantizedSize ? this.codec : null;
+    const codec = fp8GroupCodec(groupSize, expansion);
+    this.initStates({ exp_avg: codec, exp_avg_sq: codec }, (p) => p.size >= minQuantizedSize);
   }
 
   protected override scalars(): Record<string, StateScalar> {

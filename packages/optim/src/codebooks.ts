@@ -8,6 +8,7 @@
  *   8-bit signed: 256 entries from −0.99296875 to 1.0 with 0; smallest magnitude 0.55·10⁻⁶.
  *   thu-ml's 4-bit first-moment map is the same construction with 3 exponent bits and 4 bits.
  * - `linearMapWithoutZero`: thu-ml's `create_pow_map(b, signed=False, 1)`: linspace(0, 1, 2^b + 1)[1:].
+ * - `signedLinearMap`: thu-ml's `create_pow_map(b, signed=True, 1)`: linspace(−1, 1, 2^b), which has no 0.
  */
 
 const f32 = Math.fround;
@@ -95,6 +96,11 @@ export function linearMapWithoutZero(bits: number, kernel: LinspaceKernel = 'avx
   return linspaceF32(0, 1, 2 ** bits + 1, kernel).slice(1);
 }
 
+/** thu-ml's signed linear map: linspace(−1, 1, 2^bits) (even count, so no code is 0: ±1/15, ±3/15, … ±1 for 4 bits). */
+export function signedLinearMap(bits: number, kernel: LinspaceKernel = 'avx2'): Float32Array {
+  return linspaceF32(-1, 1, 2 ** bits, kernel);
+}
+
 /** The 8-bit signed dynamic map (first moment of AdamW8bit). */
 export const DYNAMIC_MAP_SIGNED_8BIT = dynamicMap({ signed: true });
 /** The 8-bit unsigned dynamic map (second moment of AdamW8bit). */
@@ -103,24 +109,45 @@ export const DYNAMIC_MAP_UNSIGNED_8BIT = dynamicMap({ signed: false });
 export const DYNAMIC_MAP_SIGNED_4BIT = dynamicMap({ signed: true, maxExponentBits: 3, totalBits: 4 });
 /** thu-ml's 4-bit linear map without zero (second moment of AdamW4bit): 1/16, 2/16, …, 1. */
 export const LINEAR_MAP_4BIT = linearMapWithoutZero(4);
+/** thu-ml's 4-bit signed linear map (AdamW4bit's `firstMoment: 'rank1-linear'`): ±1/15, ±3/15, …, ±1. */
+export const SIGNED_LINEAR_MAP_4BIT = signedLinearMap(4);
 
-/**
- * Index of the code nearest to `x` in the sorted `map` (ties go to the lower code; values outside
- * the map clamp to its ends). Binary search, then one midpoint comparison (as the CUDA kernels do).
- */
-export function nearestCode(map: Float32Array, x: number): number {
-  const last = map.length - 1;
-  if (!(x > map[0]!)) return 0; // also NaN → 0
-  if (x >= map[last]!) return last;
+/** For `x` strictly inside the sorted `map`: the index lo with map[lo] ≤ x < map[lo + 1] (binary search). */
+function lowerCodeIndex(map: Float32Array, x: number): number {
   let lo = 0;
-  let hi = last;
-  // Invariant: map[lo] < x < map[hi] or x equals one of them.
+  let hi = map.length - 1;
+  // Invariant: map[lo] ≤ x < map[hi].
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     if (map[mid]! <= x) lo = mid;
     else hi = mid;
   }
-  return x - map[lo]! <= map[hi]! - x ? lo : hi;
+  return lo;
+}
+
+/**
+ * Index of the code nearest to `x` in the sorted `map` (ties go to the lower code; values outside
+ * the map clamp to its ends): binary search, then the distances to the two codes around `x`.
+ */
+export function nearestCode(map: Float32Array, x: number): number {
+  const last = map.length - 1;
+  if (!(x > map[0]!)) return 0; // also NaN → 0
+  if (x >= map[last]!) return last;
+  const lo = lowerCodeIndex(map, x);
+  return x - map[lo]! <= map[lo + 1]! - x ? lo : lo + 1;
+}
+
+/**
+ * thu-ml's nearest code (`quantize_bsearch` in lpmm's quantization kernel): binary search, then
+ * `x` against the float32 midpoint (lo + hi)·0.5 of the two codes around it; a value on the
+ * midpoint goes to the lower code. Values outside the map clamp to its ends.
+ */
+export function nearestCodeByMidpoint(map: Float32Array, x: number): number {
+  const last = map.length - 1;
+  if (!(x > map[0]!)) return 0; // also NaN → 0
+  if (x >= map[last]!) return last;
+  const lo = lowerCodeIndex(map, x);
+  return f32(f32(map[lo]! + map[lo + 1]!) * 0.5) < x ? lo + 1 : lo;
 }
 
 /** Half the gap between the codes around `x` (at or beyond an end: half the end gap): the nearest-code error bound. */

@@ -5,7 +5,7 @@
  */
 import { type AnyTypedArray, op, type Tensor, tidy, type Variable } from '@octet/core';
 import { adamDirection, adamMoments, correction, decayed } from './adam-math.js';
-import { type AdamFamilyOptions, checkAdamOptions, OptimizerBase } from './optimizer.js';
+import { AdamFamilyBase, type AdamFamilyOptions } from './optimizer.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
 /**
@@ -37,39 +37,46 @@ interface MomentStore {
 
 export type Moment = 'exp_avg' | 'exp_avg_sq';
 
-export abstract class CompressedAdamW extends OptimizerBase {
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
-  private readonly stores = new Map<Variable, Record<Moment, MomentStore>>();
+/** AdamW's options plus what every compressed variant takes. */
+export interface CompressedAdamWOptions extends AdamFamilyOptions {
+  /** Keep every moment in f32 through the same host path (the degenerate setting, for tests). */
+  identityCodec?: boolean;
+}
 
-  constructor(label: string, params: readonly ParamGroup[] | readonly Variable[], options: AdamFamilyOptions) {
-    const checked = checkAdamOptions(label, options);
-    super(label, params, checked.lr);
-    this.beta1 = checked.beta1;
-    this.beta2 = checked.beta2;
-    this.eps = checked.eps;
-    this.weightDecay = checked.weightDecay;
+export abstract class CompressedAdamW extends AdamFamilyBase {
+  private readonly identityCodec: boolean;
+  private readonly stores = new Map<Variable, Record<Moment, MomentStore>>();
+  private readonly compressed = new Set<Variable>();
+
+  constructor(label: string, params: readonly ParamGroup[] | readonly Variable[], options: CompressedAdamWOptions) {
+    super(label, params, options);
+    this.identityCodec = options.identityCodec ?? false;
   }
 
-  /** Creates the moment stores; subclasses call it at the end of their constructor, once their options are set. */
-  protected initStates(): void {
+  /**
+   * Creates the moment stores: `codecs` hold the moments of the parameters that `compresses`
+   * selects (IDENTITY_CODEC does with `identityCodec`), the others keep f32 moments on the device.
+   * Subclasses call it at the end of their constructor, once their options are set.
+   */
+  protected initStates(codecs: Record<Moment, HostCodec>, compresses: (p: Variable) => boolean): void {
     for (const p of this.params()) {
-      this.stores.set(p, { exp_avg: this.makeStore(p, 'exp_avg'), exp_avg_sq: this.makeStore(p, 'exp_avg_sq') });
+      const compressed = compresses(p);
+      if (compressed) this.compressed.add(p);
+      const codecFor = (moment: Moment) => (!compressed ? null : this.identityCodec ? IDENTITY_CODEC : codecs[moment]);
+      this.stores.set(p, {
+        exp_avg: this.makeStore(p, 'exp_avg', codecFor('exp_avg')),
+        exp_avg_sq: this.makeStore(p, 'exp_avg_sq', codecFor('exp_avg_sq')),
+      });
     }
   }
 
-  /** The codec for moment `moment` of `p`, or null to keep it in f32 on the device. */
-  protected abstract codecFor(p: Variable, moment: Moment): HostCodec | null;
-
   /** Whether `p`'s moments are compressed (false: f32 as in AdamW). */
   isCompressed(p: Variable): boolean {
-    return this.codecFor(p, 'exp_avg') !== null || this.codecFor(p, 'exp_avg_sq') !== null;
+    return this.compressed.has(p);
   }
 
-  private makeStore(p: Variable, moment: Moment): MomentStore {
-    const codec = this.codecFor(p, moment);
+  /** The store of one moment: `codec`'s state tensors, or (null) an f32 tensor on the device. */
+  private makeStore(p: Variable, moment: Moment, codec: HostCodec | null): MomentStore {
     const base = `${p.name}.${moment}`;
     if (codec === null) {
       const slot = this.addState(base, op.zeros(p.shape));

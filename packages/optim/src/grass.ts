@@ -10,7 +10,7 @@
 import { check, op, Random, type Tensor, tidy, type Variable } from '@octet/core';
 import { adamDirection, adamMoments, correction, decayed } from './adam-math.js';
 import { type RowSelection, selectRows } from './grass-projection.js';
-import { type AdamFamilyOptions, checkAdamOptions, checkInteger, OptimizerBase, type StateScalar } from './optimizer.js';
+import { AdamFamilyBase, type AdamFamilyOptions, checkInteger, type StateScalar } from './optimizer.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
 export interface GrassOptions extends AdamFamilyOptions {
@@ -32,24 +32,15 @@ interface Plan {
   index: number;
 }
 
-export class Grass extends OptimizerBase {
+export class Grass extends AdamFamilyBase {
   readonly name = 'grass';
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
   readonly refreshEvery: number;
   readonly selection: RowSelection;
   readonly seed: number;
   private readonly plans = new Map<Variable, Plan>();
 
   constructor(params: readonly ParamGroup[] | readonly Variable[], options: GrassOptions) {
-    const checked = checkAdamOptions('Grass', options);
-    super('Grass', params, checked.lr);
-    this.beta1 = checked.beta1;
-    this.beta2 = checked.beta2;
-    this.eps = checked.eps;
-    this.weightDecay = checked.weightDecay;
+    super('Grass', params, options);
     const { rank, refreshEvery = 200, selection = 'top-norm', select = (p) => p.rank === 2, seed = 0 } = options;
     if (rank !== undefined) checkInteger('Grass rank', rank, 1);
     checkInteger('Grass refreshEvery', refreshEvery, 1);
@@ -60,15 +51,13 @@ export class Grass extends OptimizerBase {
     this.seed = seed;
     this.params().forEach((p, index) => {
       if (!(p.rank === 2 && select(p))) {
-        this.addState(`${p.name}.exp_avg`, op.zeros(p.shape));
-        this.addState(`${p.name}.exp_avg_sq`, op.zeros(p.shape));
+        this.addMoments(p);
         return;
       }
       const [rows, cols] = p.shape as [number, number];
       const r = Math.min(rows, rank ?? Math.ceil(rows / 4));
       this.plans.set(p, { rows, rank: r, index });
-      this.addState(`${p.name}.exp_avg`, op.zeros([r, cols]));
-      this.addState(`${p.name}.exp_avg_sq`, op.zeros([r, cols]));
+      this.addMoments(p, [r, cols]); // moments of the selected rows only
       this.addState(`${p.name}.rows`, op.fill([r], 0, 'int32'));
       this.addState(`${p.name}.row_weights`, op.zeros([r, 1]));
     });

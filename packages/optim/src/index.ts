@@ -1,6 +1,6 @@
 export { AdamSNSM, type AdamSNSMOptions, type SubspaceProjection } from './adam-snsm.js';
 export { AdamW, type AdamWOptions } from './adamw.js';
-export { AdamW4bit, type AdamW4bitOptions } from './adamw-4bit.js';
+export { AdamW4bit, type AdamW4bitOptions, type FirstMoment4bit } from './adamw-4bit.js';
 export { AdamW8bit, type AdamW8bitOptions } from './adamw-8bit.js';
 export { AdamWFp8, type AdamWFp8Options } from './adamw-fp8.js';
 export { clipByGlobalNorm } from './clip.js';
@@ -15,13 +15,23 @@ export {
   linearMapWithoutZero,
   linspaceF32,
   nearestCode,
+  nearestCodeByMidpoint,
+  SIGNED_LINEAR_MAP_4BIT,
+  signedLinearMap,
 } from './codebooks.js';
-export { CompressedAdamW, type HostCodec, IDENTITY_CODEC } from './compressed-adamw.js';
+export { CompressedAdamW, type CompressedAdamWOptions, type HostCodec, IDENTITY_CODEC } from './compressed-adamw.js';
 export { createOptimizer, OPTIMIZER_NAMES, type OptimizerName } from './factory.js';
 export { Grass, type GrassOptions } from './grass.js';
 export type { RowSelection } from './grass-projection.js';
 export { MicroAdam, type MicroAdamOptions } from './micro-adam.js';
-export { type AdamFamilyOptions, type Optimizer, OptimizerBase, type OptimizerState, type StateScalar } from './optimizer.js';
+export {
+  AdamFamilyBase,
+  type AdamFamilyOptions,
+  type Optimizer,
+  OptimizerBase,
+  type OptimizerState,
+  type StateScalar,
+} from './optimizer.js';
 export { type ParamGroup, type ResolvedGroup, resolveGroups } from './param-groups.js';
 export { warmupCosine } from './schedule.js';
 export { SGD, type SGDOptions } from './sgd.js';

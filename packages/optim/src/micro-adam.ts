@@ -1,9 +1,10 @@
 /**
  * MicroAdam (Modoranu et al. 2024): Adam statistics from a sliding window of sparse gradients.
- * Each step: a = g + deq(e) (error feedback); keep the top-k (1%) of |a| in every block of 2048 in a
- * ring buffer of the last m = 10 steps (in-block uint16 offsets + bf16 values); whatever was not
- * applied (a − kept values) becomes the new error, stored in 4 bits per element with per-block
- * min/max. The update is Adam's with m and v rebuilt from the window:
+ * Each step: a = g + deq(e) (error feedback); keep the top-k (1%) of |a| in every block of 20,864
+ * (the whole tensor when smaller) in a ring buffer of the last m = 10 steps (in-block uint16
+ * offsets + bf16 values); whatever was not applied (a − kept values) becomes the new error, stored
+ * in 4 bits per element with per-block min/max. The update is Adam's with m and v rebuilt from the
+ * window:
  *   M = Σ β1^age·V,  S = Σ β2^age·V²,  p ← p·(1 − lr·wd) − lr·c1·M / (√(c2·S) + eps),
  *   c1 = (1−β1)/(1−β1^t),  c2 = (1−β2)/(1−β2^t).
  * State ≈ 0.5 (error) + m·density·4 (window) bytes per parameter: ≈ 0.9 B/param by default.
@@ -23,7 +24,7 @@ import {
   uint16ToBytes,
   windowMoments,
 } from './micro-adam-codec.js';
-import { type AdamFamilyOptions, checkAdamOptions, checkInteger, OptimizerBase, type StateScalar } from './optimizer.js';
+import { AdamFamilyBase, type AdamFamilyOptions, checkInteger, type StateScalar } from './optimizer.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
 export interface MicroAdamOptions extends AdamFamilyOptions {
@@ -31,7 +32,12 @@ export interface MicroAdamOptions extends AdamFamilyOptions {
   density?: number;
   /** Steps in the ring buffer (default 10). */
   window?: number;
-  /** Elements per top-k block, at most 65536 (default 2048). */
+  /**
+   * Elements per top-k block, at most 65536 (default 20864). The published kernel takes blocks as
+   * large as a thread block's shared memory holds: 20,864 floats on an A100 (29,056 on an H100).
+   * Small blocks force k picks into every block, however small its gradients (2048 measured far
+   * worse from scratch: see the README).
+   */
   blockSize?: number;
   /** Elements per min/max block of the 4-bit error (default 128). */
   errorBlockSize?: number;
@@ -45,12 +51,8 @@ interface ParamLayout {
   topK: TopKLayout;
 }
 
-export class MicroAdam extends OptimizerBase {
+export class MicroAdam extends AdamFamilyBase {
   readonly name = 'microadam';
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
   readonly density: number;
   readonly window: number;
   readonly blockSize: number;
@@ -60,13 +62,8 @@ export class MicroAdam extends OptimizerBase {
   private readonly layouts = new Map<Variable, ParamLayout>();
 
   constructor(params: readonly ParamGroup[] | readonly Variable[], options: MicroAdamOptions) {
-    const checked = checkAdamOptions('MicroAdam', options);
-    super('MicroAdam', params, checked.lr);
-    this.beta1 = checked.beta1;
-    this.beta2 = checked.beta2;
-    this.eps = checked.eps;
-    this.weightDecay = checked.weightDecay;
-    const { density = 0.01, window = 10, blockSize = 2048, errorBlockSize = 128, valueFormat = 'bf16', errorFormat = '4bit' } = options;
+    super('MicroAdam', params, options);
+    const { density = 0.01, window = 10, blockSize = 20864, errorBlockSize = 128, valueFormat = 'bf16', errorFormat = '4bit' } = options;
     check(Number.isFinite(density) && density > 0 && density <= 1, 'MicroAdam density', density, 'a number in (0, 1]');
     checkInteger('MicroAdam window', window, 1);
     checkInteger('MicroAdam blockSize', blockSize, 1, 65536);

@@ -3,7 +3,8 @@
  * parameter groups, a settable `lr`, the step count, named state tensors (whose bytes are the
  * optimizer's memory), checkpoints and validation that names the offending field.
  */
-import { BYTES_PER_ELEMENT, check, op, type Tensor, Variable } from '@octet/core';
+import { BYTES_PER_ELEMENT, check, op, type Tensor, tidy, Variable } from '@octet/core';
+import { adamDirection, adamMoments, correction, decayed } from './adam-math.js';
 import { type ParamGroup, type ResolvedGroup, resolveGroups } from './param-groups.js';
 
 /** JSON-able values saved beside the state tensors (hyper-parameters that shape the state, positions, seeds). */
@@ -239,6 +240,47 @@ export abstract class OptimizerBase implements Optimizer {
     this.releaseWidened();
     for (const v of this.slots.values()) v.dispose();
     this.slots.clear();
+  }
+}
+
+/**
+ * Base of the Adam-family optimizers (AdamW and its variants): validated lr, betas, eps and weight
+ * decay, and AdamW itself for the parameters a variant leaves to it (f32 moments named
+ * `<param>.exp_avg` and `<param>.exp_avg_sq`, updated with AdamW's kernels).
+ */
+export abstract class AdamFamilyBase extends OptimizerBase {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+
+  constructor(label: string, params: readonly ParamGroup[] | readonly Variable[], options: AdamFamilyOptions) {
+    const checked = checkAdamOptions(label, options);
+    super(label, params, checked.lr);
+    this.beta1 = checked.beta1;
+    this.beta2 = checked.beta2;
+    this.eps = checked.eps;
+    this.weightDecay = checked.weightDecay;
+  }
+
+  /** Adds zero f32 moments `<p>.exp_avg` and `<p>.exp_avg_sq` of `shape` (default: p's). */
+  protected addMoments(p: Variable, shape: readonly number[] = p.shape): void {
+    this.addState(`${p.name}.exp_avg`, op.zeros(shape));
+    this.addState(`${p.name}.exp_avg_sq`, op.zeros(shape));
+  }
+
+  /** AdamW's step of `p` on the moments `addMoments` made: p ← p·(1 − lr·wd) − lr·m̂/(√v̂ + eps). */
+  protected adamWStep(p: Variable, g: Tensor, group: ResolvedGroup, lr: number): void {
+    const t = this.stepCount;
+    const m = this.getState(`${p.name}.exp_avg`);
+    const v = this.getState(`${p.name}.exp_avg_sq`);
+    tidy(() => {
+      const moments = adamMoments(m, v, g, this.beta1, this.beta2);
+      const update = adamDirection(moments.m, moments.v, lr, correction(this.beta1, t), correction(this.beta2, t), this.eps);
+      m.assign(moments.m);
+      v.assign(moments.v);
+      p.assign(op.sub(decayed(p, lr, this.weightDecay, group.weightDecay), update));
+    });
   }
 }
 

@@ -11,6 +11,8 @@ import {
   type LinspaceKernel,
   linearMapWithoutZero,
   nearestCode,
+  nearestCodeByMidpoint,
+  SIGNED_LINEAR_MAP_4BIT,
 } from '../src/codebooks.js';
 
 /**
@@ -67,6 +69,34 @@ describe('codebooks', () => {
     ];
     expect(Array.from(DYNAMIC_MAP_SIGNED_4BIT)).toEqual(expected.map((x) => expect.closeTo(x, 7)));
     expect(Array.from(LINEAR_MAP_4BIT)).toEqual(Array.from({ length: 16 }, (_, i) => (i + 1) / 16));
+  });
+
+  it("has thu-ml's signed linear map linspace(−1, 1, 16): ±1 at the ends, (2i − 15)/15 to float32 precision, no 0", () => {
+    const map = SIGNED_LINEAR_MAP_4BIT;
+    expect(map).toHaveLength(16);
+    expect([map[0], map[15]]).toEqual([-1, 1]);
+    // Not exactly symmetric: the vectorised linspace counts each half up from its first element
+    // (values from linspaceF32's AVX2 path; the fixtures above hold no torch copy of this map).
+    for (let i = 0; i < 16; i++) expect(map[i]).toBeCloseTo((2 * i - 15) / 15, 6);
+    expect(map[7]).toBe(-0.0666666030883789);
+    expect(map[8]).toBe(0.0666666179895401);
+  });
+
+  it("nearestCodeByMidpoint is lpmm's rule: above the float32 midpoint goes up, on it or below goes down", () => {
+    const map = Float32Array.from([-1, 0.1, 0.3, 1]);
+    const midpoint = Math.fround(Math.fround(map[1]! + map[2]!) * 0.5);
+    const next = Float32Array.of(midpoint);
+    new Uint32Array(next.buffer)[0]! += 1; // the next float32 above the (positive) midpoint
+    expect(nearestCodeByMidpoint(map, midpoint)).toBe(1);
+    expect(nearestCodeByMidpoint(map, next[0]!)).toBe(2);
+    expect([-2, -1, 0.05, 0.9, 1, 7].map((x) => nearestCodeByMidpoint(map, x))).toEqual([0, 0, 1, 3, 3, 3]);
+    for (const m of [DYNAMIC_MAP_SIGNED_4BIT, LINEAR_MAP_4BIT, SIGNED_LINEAR_MAP_4BIT]) {
+      for (let i = 0; i < m.length; i++) expect(nearestCodeByMidpoint(m, m[i]!)).toBe(i);
+      for (let x = -1; x <= 1; x += 1 / 512) {
+        const code = nearestCodeByMidpoint(m, Math.fround(x));
+        expect(Math.abs(m[code]! - x)).toBeLessThanOrEqual(Math.max(halfGapAround(m, x), m[0]! - x) + 1e-7);
+      }
+    }
   });
 
   it('finds the nearest code, clamping outside the map', () => {

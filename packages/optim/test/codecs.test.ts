@@ -6,6 +6,7 @@ import {
   pack4bit,
   quantizeBlockwise4bit,
   quantizeRank1,
+  rank1Codec,
   rank1Statistics,
   unpack4bit,
 } from '../src/adamw-4bit-codec.js';
@@ -17,6 +18,7 @@ import {
   DYNAMIC_MAP_UNSIGNED_8BIT,
   halfGapAround,
   LINEAR_MAP_4BIT,
+  SIGNED_LINEAR_MAP_4BIT,
 } from '../src/codebooks.js';
 import { dequantizeError4bit, quantizeError4bit, selectTopK, topKLayout } from '../src/micro-adam-codec.js';
 
@@ -104,6 +106,25 @@ describe('AdamW4bit codecs', () => {
         expect(Math.abs(y[i]! - v[i]!)).toBeLessThanOrEqual(halfGapAround(LINEAR_MAP_4BIT, v[i]! / s) * s * (1 + 1e-6));
       else expect(y[i]).toBeCloseTo(s / 16, 12);
       if (v[i] === s) expect(y[i]).toBe(v[i]); // the element that sets its own scale is exact
+    }
+  });
+
+  it("first moment with 'rank1-linear': rank-1 scales of |m| on linspace(−1, 1, 16), within half its gap × s", () => {
+    const rows = 12;
+    const cols = 20;
+    const m = moments(rows * cols);
+    const shape = [rows, cols];
+    const codec = rank1Codec(SIGNED_LINEAR_MAP_4BIT);
+    const smallestCode = Math.min(...Array.from(SIGNED_LINEAR_MAP_4BIT, Math.abs));
+    const state = codec.encode(m, shape);
+    expect(Object.keys(state)).toEqual(['codes', 'max_dim0', 'max_dim1']);
+    const y = codec.decode(state, shape);
+    const [rowMax, colMax] = rank1Statistics(m, shape) as [Float32Array, Float32Array];
+    for (let i = 0; i < m.length; i++) {
+      const s = Math.min(rowMax[Math.floor(i / cols)]!, colMax[i % cols]!);
+      expect(Math.abs(y[i]! - m[i]!)).toBeLessThanOrEqual(halfGapAround(SIGNED_LINEAR_MAP_4BIT, m[i]! / s) * s * (1 + 1e-6));
+      expect(Math.abs(y[i]!)).toBeGreaterThanOrEqual(smallestCode * s * (1 - 1e-6)); // the map has no 0
+      if (Math.abs(m[i]!) === s) expect(y[i]).toBe(m[i]); // ±1 codes: the element that sets its own scale is exact
     }
   });
 });

@@ -12,7 +12,7 @@ describe('MicroAdam', () => {
   /** Runs `steps` on the quadratic, accumulating Σ raw gradients and Σ values put in the window. */
   function telescope(errorFormat: '4bit' | 'f32', steps: number) {
     const problem = quadratic(3, { rows: 20, cols: 300 }); // 6000 elements: three top-k blocks of 2048
-    const optimizer = new MicroAdam([problem.w], { lr: 0.01, errorFormat });
+    const optimizer = new MicroAdam([problem.w], { lr: 0.01, errorFormat, blockSize: 2048 });
     const raw = new Float64Array(problem.w.size);
     const applied = new Float64Array(problem.w.size);
     let slack = new Float64Array(problem.w.size); // Σ half quantization steps of the error
@@ -59,6 +59,17 @@ describe('MicroAdam', () => {
     const start = fresh.loss();
     minimize(fresh, new MicroAdam([fresh.w], { lr: 0.05 }), 150);
     expect(fresh.loss()).toBeLessThan(start / 10);
+  });
+
+  it('by default selects the top 1% of a whole 128 × 128 tensor, as the published kernel (one block of up to 20,864)', () => {
+    // The 164 largest gradients all sit in the first 2048 elements: blocks of 2048 would keep only 21 of them.
+    const w = new Variable('w', op.zeros([128, 128]));
+    const g = new Float32Array(w.size).map((_, i) => (i < 2048 ? 1 + i / 2048 : 1e-3 * Math.sin(i)));
+    const optimizer = new MicroAdam([w], { lr: 0.01 });
+    optimizer.applyGradients([op.tensor(g, w.shape)]);
+    const kept = Array.from(optimizer.lastApplied(w).entries()).filter(([, v]) => v !== 0);
+    expect(kept).toHaveLength(Math.ceil(0.01 * w.size));
+    expect(kept.every(([i]) => i >= 2048 - 164 && i < 2048)).toBe(true);
   });
 });
 

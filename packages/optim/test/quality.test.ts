@@ -37,11 +37,19 @@ describe('compressed moments against f32 AdamW on the ill-conditioned quadratic,
     for (const [i, loss] of losses.entries()) expect(loss / reference[i]!).toBeLessThanOrEqual(1.05);
   });
 
-  it('AdamW4bit ends within 1.25× of AdamW on every seed (16-level m: see the README)', () => {
-    // 4-bit first moments stagnate: β1·q(m) + (1 − β1)·g rounds back to the same code while g is
-    // within ~2.5 code gaps of it, so m lags; measured 1.09–1.19× here, not the 1.05× of 8 bits.
+  it("AdamW4bit (thu-ml's default: m in blocks of 128 on the dynamic-exponent map) ends only within 1.25× of AdamW", () => {
+    // Measured 1.085–1.191×. m here is mostly gradient noise, near-Gaussian inside a block, and the
+    // 16-code dynamic-exponent map has 3 of its 8 positive codes below 0.08·absmax and a gap of
+    // 0.225·absmax where much of the mass lies: the rounding adds noise to every step (stochastic
+    // rounding, lpmm's `real-sr`, adds more and measured worse). See the README.
     const losses = finalLosses((p) => new AdamW4bit([p.w], options));
     for (const [i, loss] of losses.entries()) expect(loss / reference[i]!).toBeLessThanOrEqual(1.25);
     expect(losses.every((loss, i) => loss > reference[i]! * 0.95)).toBe(true);
+  });
+
+  it("AdamW4bit with firstMoment 'rank1-linear' (lpmm's rank-1 scales + linear map for m) ends within 1.05× of AdamW on every seed", () => {
+    // Measured 1.028–1.041×: the linear map spends its codes evenly where near-Gaussian m lies.
+    const losses = finalLosses((p) => new AdamW4bit([p.w], { ...options, firstMoment: 'rank1-linear' }));
+    for (const [i, loss] of losses.entries()) expect(loss / reference[i]!).toBeLessThanOrEqual(1.05);
   });
 });

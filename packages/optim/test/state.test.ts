@@ -42,6 +42,7 @@ const FACTORIES: Record<string, (p: Variable[] | ParamGroup[]) => Optimizer> = {
   'adamw-fp8': (p) => new AdamWFp8(p, { lr: 0.01 }),
   'adamw-fp8 (no expansion)': (p) => new AdamWFp8(p, { lr: 0.01, expansion: false }),
   adamw4bit: (p) => new AdamW4bit(p, { lr: 0.01 }),
+  'adamw4bit (rank1-linear m)': (p) => new AdamW4bit(p, { lr: 0.01, firstMoment: 'rank1-linear' }),
   microadam: (p) => new MicroAdam(p, { lr: 0.01, window: 4 }),
   'adam-snsm': (p) => new AdamSNSM(p, { lr: 0.01, gap: 3 }),
   'adam-snsm (rows)': (p) => new AdamSNSM(p, { lr: 0.01, gap: 3, projection: 'rows' }),
@@ -76,11 +77,15 @@ describe('stateBytes: exact bytes of the state held', () => {
         (n, [r, c]) => n + ceil((r! * c!) / 2) + 4 * ceil((r! * c!) / 128) + ceil((r! * c!) / 2) + 4 * (r! + c!),
         0,
       ) + f32(sizes.small! + sizes.bias! + sizes.long!),
+    // The same with m held like v: packed 4-bit + row and column maxima.
+    'adamw4bit (rank1-linear m)':
+      [SHAPES.wide!, SHAPES.tall!].reduce((n, [r, c]) => n + 2 * (ceil((r! * c!) / 2) + 4 * (r! + c!)), 0) +
+      f32(sizes.small! + sizes.bias! + sizes.long!),
   };
-  // MicroAdam (window 4, 1%, blocks of 2048): window = 4 rows × k × (2 B offset + 2 B bf16); error 4-bit + min/max f32 per 128.
+  // MicroAdam (window 4, 1%, blocks of 20864): window = 4 rows × k × (2 B offset + 2 B bf16); error 4-bit + min/max f32 per 128.
   const k = (n: number) => {
     let total = 0;
-    for (let s = 0; s < n; s += 2048) total += Math.max(1, ceil(Math.min(2048, n - s) * 0.01));
+    for (let s = 0; s < n; s += 20864) total += Math.max(1, ceil(Math.min(20864, n - s) * 0.01));
     return total;
   };
   expected.microadam = Object.values(sizes).reduce((n, s) => n + 4 * k(s) * 4 + ceil(s / 2) + 8 * ceil(s / 128), 0);
@@ -167,6 +172,9 @@ describe('bad inputs are named', () => {
   it('rejects bad codec and projection settings', () => {
     expect(() => new AdamW8bit(w(), { lr: 1, blockSize: 0 })).toThrow(/AdamW8bit blockSize: got 0; allowed: an integer ≥ 1/);
     expect(() => new AdamWFp8(w(), { lr: 1, groupSize: 1.5 })).toThrow(/AdamWFp8 groupSize/);
+    expect(() => new AdamW4bit(w(), { lr: 1, firstMoment: 'rank1' as never })).toThrow(
+      /AdamW4bit firstMoment: got "rank1"; allowed: 'blockwise' or 'rank1-linear'/,
+    );
     expect(() => new MicroAdam(w(), { lr: 1, density: 0 })).toThrow(/MicroAdam density: got 0; allowed: a number in \(0, 1\]/);
     expect(() => new MicroAdam(w(), { lr: 1, blockSize: 70000 })).toThrow(
       /MicroAdam blockSize: got 70000; allowed: an integer in \[1, 65536\]/,
@@ -198,14 +206,22 @@ describe('bad inputs are named', () => {
     expect(() => optimizer.loadStateDict({ ...good, scalars: { ...good.scalars, blockSize: 128 } })).toThrow(
       /AdamW8bit state scalars.blockSize: got 128; allowed: 256/,
     );
+    const blockwise4bit = new AdamW4bit(w(), { lr: 1 }).stateDict();
+    expect(() => new AdamW4bit(w(), { lr: 1, firstMoment: 'rank1-linear' }).loadStateDict(blockwise4bit)).toThrow(
+      /AdamW4bit state scalars.firstMoment: got "blockwise"; allowed: "rank1-linear"/,
+    );
     expect(() => optimizer.loadStateDict({ ...good, scalars: { optimizer: 'adamw4bit' } })).toThrow(
       /AdamW8bit state scalars.optimizer: got "adamw4bit"/,
     );
     expect(() => optimizer.loadStateDict({ ...good, tensors: { ...good.tensors, 'w.exp_avg.codes': op.fill([8192], 300) } })).toThrow(
       /AdamW8bit state w.exp_avg.codes: got 300; allowed: integers in \[0, 255\]/,
     );
-    // An AdamW checkpoint into a compressed optimizer: the first missing tensor is named.
+    // An AdamW checkpoint into a compressed optimizer: its optimizer scalar is named, or without
+    // scalars (an older checkpoint) the first tensor that does not fit.
     const adamw = new AdamW(w(), { lr: 1 }).stateDict();
-    expect(() => optimizer.loadStateDict(adamw)).toThrow(/AdamW8bit state: got "an unexpected tensor w.exp_avg"/);
+    expect(() => optimizer.loadStateDict(adamw)).toThrow(/AdamW8bit state scalars.optimizer: got "adamw"; allowed: "adamw8bit"/);
+    expect(() => optimizer.loadStateDict({ ...adamw, scalars: undefined })).toThrow(
+      /AdamW8bit state: got "an unexpected tensor w.exp_avg"/,
+    );
   });
 });
