@@ -273,10 +273,68 @@ function unitValue(src: usize, format: i32, index: i32, tables: usize, useTable:
   return reinterpret<f32>(format === 1 || format === 3 ? (code << 20) & 0x87f00000 : (code << 21) & 0x8fe00000);
 }
 
+/** The sum of a vector's four lanes, pairwise as the single-row path adds them. */
+@inline
+function lanes(acc: v128): f32 {
+  return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+}
+
+/**
+ * Four rows of x (x0…x3) against one row of B at once, each group of codes decoded once for all
+ * four: out[r] = Σ_k x_r[k] · w[k] over k < K16. One accumulator per row, four madds into it per step.
+ */
+@inline
+function dot4Rows(x0: usize, x1: usize, x2: usize, x3: usize, w: usize, k16: i32, format: i32, out: usize): void {
+  const shift = format === 1 || format === 3 ? 20 : 21;
+  let acc0 = f32x4.splat(0),
+    acc1 = f32x4.splat(0),
+    acc2 = f32x4.splat(0),
+    acc3 = f32x4.splat(0);
+  for (let k = 0; k < k16; k += 16) {
+    let w0: v128, w1: v128, w2: v128, w3: v128;
+    if (format === 0) {
+      const wp = w + (<usize>k << 2);
+      w0 = v128.load(wp);
+      w1 = v128.load(wp, 16);
+      w2 = v128.load(wp, 32);
+      w3 = v128.load(wp, 48);
+    } else {
+      const codes = v128.load(w + <usize>k);
+      const lo = i16x8.extend_low_i8x16_s(codes);
+      const hi = i16x8.extend_high_i8x16_s(codes);
+      w0 = bits4(i32x4.extend_low_i16x8_s(lo), shift);
+      w1 = bits4(i32x4.extend_high_i16x8_s(lo), shift);
+      w2 = bits4(i32x4.extend_low_i16x8_s(hi), shift);
+      w3 = bits4(i32x4.extend_high_i16x8_s(hi), shift);
+    }
+    const at = <usize>k << 2;
+    const p0 = x0 + at;
+    const p1 = x1 + at;
+    const p2 = x2 + at;
+    const p3 = x3 + at;
+    acc0 = madd(madd(madd(madd(acc0, v128.load(p0), w0), v128.load(p0, 16), w1), v128.load(p0, 32), w2), v128.load(p0, 48), w3);
+    acc1 = madd(madd(madd(madd(acc1, v128.load(p1), w0), v128.load(p1, 16), w1), v128.load(p1, 32), w2), v128.load(p1, 48), w3);
+    acc2 = madd(madd(madd(madd(acc2, v128.load(p2), w0), v128.load(p2, 16), w1), v128.load(p2, 32), w2), v128.load(p2, 48), w3);
+    acc3 = madd(madd(madd(madd(acc3, v128.load(p3), w0), v128.load(p3, 16), w1), v128.load(p3, 32), w2), v128.load(p3, 48), w3);
+  }
+  store<f32>(out, lanes(acc0));
+  store<f32>(out, lanes(acc1), 4);
+  store<f32>(out, lanes(acc2), 8);
+  store<f32>(out, lanes(acc3), 12);
+}
+
+/** Row m of x (M rows of K), or its last row past the end. */
+@inline
+function xRow(x: usize, K: i32, m: i32, M: i32): usize {
+  return x + ((<usize>min(m, M - 1) * <usize>K) << 2);
+}
+
 /**
  * C[m, n0:n1] = (Σ_k x[m·K + k] · B[n, k]) · post · scale for every m < M, with B stored N × K
  * (the weights of a linear layer). x is f32; B is f32 or codes (in units of 2^(bias − 127) unless
- * `useTable`, which decodes exactly through the table).
+ * `useTable`, which decodes exactly through the table). Rows of x go four at a time (a last group
+ * of two or three repeats its last row), so each weight is read and decoded once per four rows; a
+ * single row goes alone.
  */
 export function matvecRows(
   x: usize,
@@ -292,16 +350,32 @@ export function matvecRows(
   scale: f32,
   tables: usize,
   useTable: bool,
+  scratch: usize,
 ): void {
   const k16 = useTable ? 0 : K & ~15;
-  for (let m = 0; m < M; m++) {
+  const elementBytes: usize = format === 0 ? 4 : 1;
+  let m = 0;
+  for (; M - m >= 2; m += 4) {
+    const rows = min(4, M - m);
+    for (let n = n0; n < n1; n++) {
+      dot4Rows(xRow(x, K, m, M), xRow(x, K, m + 1, M), xRow(x, K, m + 2, M), xRow(x, K, m + 3, M), b + <usize>n * <usize>K * elementBytes, k16, format, scratch);
+      for (let r = 0; r < rows; r++) {
+        const xr = xRow(x, K, m + r, M);
+        let sum = load<f32>(scratch + (<usize>r << 2));
+        const base = n * K;
+        for (let k = k16; k < K; k++) sum += load<f32>(xr + (<usize>k << 2)) * unitValue(b, format, base + k, tables, useTable);
+        store<f32>(c + ((<usize>(m + r) * <usize>N + <usize>n) << 2), sum * post * scale);
+      }
+    }
+  }
+  for (; m < M; m++) {
     const xm = x + ((<usize>m * <usize>K) << 2);
     for (let n = n0; n < n1; n++) {
       let acc: v128;
       if (format === 0) acc = dotF32(xm, b + ((<usize>n * <usize>K) << 2), k16);
       else if (format === 1 || format === 3) acc = dotCodes(xm, b + <usize>n * <usize>K, k16, 20);
       else acc = dotCodes(xm, b + <usize>n * <usize>K, k16, 21);
-      let sum: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      let sum: f32 = lanes(acc);
       const base = n * K;
       for (let k = k16; k < K; k++) sum += load<f32>(xm + (<usize>k << 2)) * unitValue(b, format, base + k, tables, useTable);
       store<f32>(c + ((<usize>m * <usize>N + <usize>n) << 2), sum * post * scale);

@@ -2,15 +2,17 @@
  * Inference-only GPT forward with a KV cache, built from a Gpt's own modules (gpt.ts is untouched):
  * prefill a prompt once, then feed one token per step. Several sequences step together, each
  * bringing any number of new tokens (a prompt being prefilled beside sequences decoding one token).
- * Their rows lie end to end, so every Linear (q, k, v, out, MLP) runs once on all of them; attention
- * runs batched too, one batch entry per sequence (queries zero-padded to the longest newcomer),
- * against a cache block holding every sequence's keys and values. So the kernels per step do not
- * grow with the number of sequences.
+ * Their rows lie end to end, so every Linear (q, k, v, out, MLP) runs once on all of them. Attention
+ * runs batched too: sequences bringing the same number of tokens form a group (all the decoding
+ * ones, usually), one batch entry per sequence, against a cache block holding their keys and
+ * values; so the kernels per step do not grow with the number of sequences, and nothing is padded.
  *
- * A block's positions are slots: a step appends its new keys as T more slots for every sequence
- * (one concat), and a mask hides the slots a sequence does not own (attention does not care where a
- * key sits: RoPE was applied before caching). When the sequences change (one leaves or joins) or
- * unowned slots pile up, one gather rebuilds a compact block with each sequence's positions in order.
+ * A block's positions are slots: a step appends its new keys as T more slots (one concat), and a
+ * mask hides the slots a sequence does not own (attention does not care where a key sits: RoPE
+ * was applied before caching). When the sequences change (one leaves or joins), one gather
+ * rebuilds a compact block with each sequence's positions in order. Groups of one step end up in
+ * one block, zero-padded to the same number of slots, so a block has as many slots as its longest
+ * sequence has positions.
  */
 
 import type { Block, CausalSelfAttention } from '@octet/core';
@@ -94,35 +96,45 @@ export function checkStepItems(items: readonly { tokens: readonly number[]; cach
   }
 }
 
-/**
- * Where one step's sequences sit, shared by every layer: B sequences, T = the most new tokens any
- * brings, N rows end to end.
- */
-interface StepLayout {
-  B: number;
-  T: number;
-  N: number;
-  /** Per sequence: its first row among the N, and its cached length (where its positions continue). */
-  offsets: number[];
-  lengths: number[];
-  /** The B·T rows, of the N real ones plus a zero row (N), that pad each sequence's queries to T; null when none need padding. */
-  padRows: Tensor | null;
-  /** The N real rows among the B·T padded ones; null when none need padding. */
-  realRows: Tensor | null;
-  /** How the old keys and values are assembled: the block as it is, a compacting gather, or nothing. */
-  old: OldSlots;
-  /** (B, 1, T, slots after the step): 0 where query t of sequence b may attend, MASKED elsewhere. */
-  mask: Tensor;
-  /** Per sequence, the slot of each position after the step (the new block's `slots`). */
-  slots: number[][];
-}
-
+/** How a group finds its sequences' old keys and values: the block as it is, a compacting gather, or nothing. */
 type OldSlots =
   | { kind: 'none' }
-  /** The one block whose rows are this step's sequences in order: new slots are appended to it. */
+  /** The one block whose rows are the group's sequences in order: new slots are appended to it. */
   | { kind: 'append'; block: KvBlock }
   /** The blocks flattened to (rows·H·slots, D) and stacked with a zero row; `index` picks (B, H, L) of them. */
   | { kind: 'gather'; blocks: KvBlock[]; index: Tensor; length: number };
+
+/** Sequences of one step bringing the same number T of new tokens: their attention runs as one (B, H, T, ·) batch. */
+interface AttentionGroup {
+  /** Indices into the step's items, in the order of the group's rows. */
+  members: number[];
+  T: number;
+  /** The first of the group's B·T rows among the step's N (groups lie end to end). */
+  firstRow: number;
+  /** Per member, its cached length (where its positions continue). */
+  lengths: number[];
+  old: OldSlots;
+  /** Slots after the step. */
+  capacity: number;
+  /** (B, 1, T, capacity): 0 where query t of member b may attend, MASKED elsewhere. */
+  mask: Tensor;
+  /** Per member, the slot of each of its positions after the step. */
+  slots: number[][];
+}
+
+/** Where one step's sequences sit, shared by every layer. */
+interface StepLayout {
+  N: number;
+  groups: AttentionGroup[];
+  /** Per item, its first row among the N. */
+  firstRows: number[];
+  /** Slots of the step's new block: the largest group's (the others are zero-padded to it). */
+  capacity: number;
+  /** Per item, its row in the new block. */
+  blockRows: number[];
+  /** Per row of the new block, the slot of each of its positions. */
+  slots: number[][];
+}
 
 export class GptDecoder {
   private readonly skipWeight: number;
@@ -191,13 +203,14 @@ export class GptDecoder {
     const keys: Tensor[] = [];
     const values: Tensor[] = [];
     const counts = items.map(({ tokens }) => tokens.length);
-    let slots: number[][] = [];
+    let layoutRows: Pick<StepLayout, 'firstRows' | 'blockRows' | 'slots'> = { firstRows: [], blockRows: [], slots: [] };
     let output: Float32Array;
     try {
       const logits = tidy(() => {
         const layout = this.layout(items);
-        slots = layout.slots;
-        let h = this.model.embedding.apply(op.tensor(Int32Array.from(items.flatMap((item) => item.tokens)), [1, layout.N])); // (1, N, C)
+        layoutRows = layout;
+        const ids = layout.groups.flatMap((group) => group.members.flatMap((i) => items[i]!.tokens));
+        let h = this.model.embedding.apply(op.tensor(Int32Array.from(ids), [1, layout.N])); // (1, N, C)
         for (let l = 0; l < layers; l++) {
           const block = this.model.blocks[l]!;
           const attend = (x: Tensor) => this.attention(block.attention, x, l, layout, keys, values);
@@ -205,7 +218,7 @@ export class GptDecoder {
         }
         h = this.model.finalNorm.apply(h);
         if (lastOnly) {
-          const last = Int32Array.from(items, (_, b) => layout.offsets[b]! + counts[b]! - 1);
+          const last = Int32Array.from(items, (_, i) => layout.firstRows[i]! + counts[i]! - 1);
           h = op.gather(op.reshape(h, [layout.N, h.shape[2]!]), op.tensor(last, [items.length]));
         }
         return keep(this.model.head.apply(h)); // (1, N, V), or (items, V) with lastOnly
@@ -222,86 +235,89 @@ export class GptDecoder {
       // The caches given are consumed, whether the step succeeds or not.
       for (const { cache } of items) this.release(cache);
     }
+    const { firstRows, blockRows, slots } = layoutRows;
     const block = new KvBlock(keys, values, slots);
     block.references = items.length;
-    let offset = 0;
-    return items.map((_, b) => {
-      const logitsOf = lastOnly ? output.slice(b * V, (b + 1) * V) : output.slice(offset * V, (offset + counts[b]!) * V);
-      offset += counts[b]!;
-      return { logits: logitsOf, cache: new GptKvCache(block, b) };
+    return items.map((_, i) => {
+      const first = firstRows[i]!;
+      const logitsOf = lastOnly ? output.slice(i * V, (i + 1) * V) : output.slice(first * V, (first + counts[i]!) * V);
+      return { logits: logitsOf, cache: new GptKvCache(block, blockRows[i]!) };
     });
   }
 
-  /** Where the step's sequences sit, and the index and mask tensors every layer shares. */
+  /**
+   * Groups the step's sequences by how many tokens they bring (fewest first; members in the order
+   * of their cache rows, so a decode step after a step of the same sequences appends in place) and
+   * builds each group's mask.
+   */
   private layout(items: readonly { tokens: readonly number[]; cache: GptKvCache }[]): StepLayout {
-    const B = items.length;
-    const counts = items.map(({ tokens }) => tokens.length);
-    const caches = items.map(({ cache }) => cache);
-    const lengths = caches.map((cache) => cache.length);
-    const offsets: number[] = [];
+    const byCount = new Map<number, number[]>();
+    for (const [i, { tokens }] of items.entries()) byCount.set(tokens.length, [...(byCount.get(tokens.length) ?? []), i]);
+    const rowOf = (i: number) => items[i]!.cache.row + (items[i]!.cache.block === null ? items.length : 0);
+    const groups: AttentionGroup[] = [];
+    const firstRows: number[] = new Array(items.length);
     let N = 0;
-    for (const count of counts) {
-      offsets.push(N);
-      N += count;
+    for (const T of [...byCount.keys()].sort((a, b) => a - b)) {
+      const members = byCount.get(T)!.sort((a, b) => rowOf(a) - rowOf(b));
+      for (const [b, i] of members.entries()) firstRows[i] = N + b * T;
+      groups.push(this.group(members, T, N, items));
+      N += members.length * T;
     }
-    const T = Math.max(...counts);
-    const padded = counts.some((count) => count !== T);
-    const padRows = new Int32Array(B * T);
-    const realRows = new Int32Array(N);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        padRows[b * T + t] = t < counts[b]! ? offsets[b]! + t : N;
-        if (t < counts[b]!) realRows[offsets[b]! + t] = b * T + t;
+    const capacity = Math.max(...groups.map((group) => group.capacity));
+    const blockRows: number[] = new Array(items.length);
+    const slots: number[][] = [];
+    for (const group of groups) {
+      for (const [b, i] of group.members.entries()) {
+        blockRows[i] = slots.length;
+        slots.push(group.slots[b]!);
       }
     }
-    const old = this.oldSlots(caches, counts);
+    return { N, groups, firstRows, capacity, blockRows, slots };
+  }
+
+  /** One group's old slots, slots after the step and mask. */
+  private group(
+    members: number[],
+    T: number,
+    firstRow: number,
+    items: readonly { tokens: readonly number[]; cache: GptKvCache }[],
+  ): AttentionGroup {
+    const caches = members.map((i) => items[i]!.cache);
+    const lengths = caches.map((cache) => cache.length);
+    const B = members.length;
+    const old = this.oldSlots(caches);
     // Each sequence's slots after the step: its old ones (compacted to 0..length−1 by a gather), then its new tokens'.
     const oldCapacity = old.kind === 'append' ? old.block.capacity : old.kind === 'gather' ? old.length : 0;
     const slots = caches.map((cache, b) => {
       const own = old.kind === 'append' ? [...old.block.slots[cache.row]!] : Array.from({ length: lengths[b]! }, (_, j) => j);
-      for (let t = 0; t < counts[b]!; t++) own.push(oldCapacity + t);
+      for (let t = 0; t < T; t++) own.push(oldCapacity + t);
       return own;
     });
     const capacity = oldCapacity + T;
     const mask = new Float32Array(B * T * capacity).fill(MASKED);
     for (let b = 0; b < B; b++) {
       const own = slots[b]!;
-      for (let t = 0; t < T; t++) {
-        // Query t sees the sequence's old positions and its new ones up to itself (padding queries: all of them).
-        const visible = lengths[b]! + Math.min(t + 1, counts[b]!);
-        for (let j = 0; j < visible; j++) mask[(b * T + t) * capacity + own[j]!] = 0;
-      }
+      // Query t sees the sequence's old positions and its new ones up to itself.
+      for (let t = 0; t < T; t++) for (let j = 0; j < lengths[b]! + t + 1; j++) mask[(b * T + t) * capacity + own[j]!] = 0;
     }
-    return {
-      B,
-      T,
-      N,
-      offsets,
-      lengths,
-      padRows: padded ? op.tensor(padRows, [B * T]) : null,
-      realRows: padded ? op.tensor(realRows, [N]) : null,
-      old,
-      mask: op.tensor(mask, [B, 1, T, capacity]),
-      slots,
-    };
+    return { members, T, firstRow, lengths, old, capacity, mask: op.tensor(mask, [B, 1, T, capacity]), slots };
   }
 
   /**
-   * How the step finds its sequences' old keys: appended to in place when they are exactly one
-   * block's rows in order and the block stays at most twice as long as its longest sequence;
-   * otherwise gathered, compacted, from wherever they are.
+   * How a group finds its sequences' old keys: appended to in place when they are exactly one
+   * block's rows in order (a block's slots never outnumber its longest sequence's positions, so
+   * appending wastes nothing but the shorter rows' tails); otherwise gathered, compacted, from
+   * wherever they are.
    */
-  private oldSlots(caches: readonly GptKvCache[], counts: readonly number[]): OldSlots {
+  private oldSlots(caches: readonly GptKvCache[]): OldSlots {
     const { heads: H } = this.config;
     const blocks: KvBlock[] = [];
     for (const { block } of caches) if (block !== null && !blocks.includes(block)) blocks.push(block);
     if (blocks.length === 0) return { kind: 'none' };
-    const T = Math.max(...counts);
-    const longest = Math.max(...caches.map((cache, b) => cache.length + counts[b]!));
+    const length = Math.max(...caches.map((cache) => cache.length));
     const only = blocks[0]!;
     const inOrder = blocks.length === 1 && only.rows === caches.length && caches.every(({ row }, b) => row === b);
-    if (inOrder && only.capacity + T <= 2 * longest) return { kind: 'append', block: only };
-    const length = Math.max(...caches.map((cache) => cache.length));
+    if (inOrder) return { kind: 'append', block: only };
     const starts: number[] = [];
     let stacked = 0;
     for (const block of blocks) {
@@ -333,8 +349,8 @@ export class GptDecoder {
   }
 
   /**
-   * CausalSelfAttention.apply over cached keys/values, every sequence a batch entry; pushes this
-   * layer's keys (after RoPE) and values with the new slots, (B, H, slots, D), for the new block.
+   * CausalSelfAttention.apply over cached keys/values, group by group, every sequence a batch
+   * entry; pushes this layer's keys (after RoPE) and values for the new block, (rows, H, slots, D).
    */
   private attention(
     attention: CausalSelfAttention,
@@ -344,36 +360,54 @@ export class GptDecoder {
     keys: Tensor[],
     values: Tensor[],
   ): Tensor {
-    const { B, T, N, old } = layout;
+    const { N, groups, capacity } = layout;
     const C = x.shape[2]!;
     const { heads: H, ropeBase, scoreScale } = attention.options;
     const D = attention.headDim;
-    // (1, N, C) rows → (B, H, T, D), each sequence's rows padded with zero rows up to T.
-    const heads = (t: Tensor) => {
-      let rows = op.reshape(t, [N, C]);
-      if (layout.padRows) rows = op.gather(op.concat([rows, op.fill([1, C], 0)], 0), layout.padRows);
-      return op.transpose(op.reshape(rows, [B, T, H, D]), [0, 2, 1, 3]);
-    };
-    const extend = (kind: 'keys' | 'values', fresh: Tensor) => {
-      if (old.kind === 'none') return keep(fresh);
-      if (old.kind === 'append') return keep(op.concat([old.block[kind][layer]!, fresh], 2));
-      const flat = old.blocks.map((block) => {
-        const t = block[kind][layer]!;
-        return op.reshape(t, [t.size / D, D]);
+    const [qAll, kAll, vAll] = [attention.q, attention.k, attention.v].map((linear) => op.reshape(linear.apply(x), [N, C]));
+    const outputs: Tensor[] = [];
+    const groupKeys: Tensor[] = [];
+    const groupValues: Tensor[] = [];
+    for (const group of groups) {
+      const { members, T, firstRow, old } = group;
+      const B = members.length;
+      // The group's rows → (B, H, T, D).
+      const heads = (t: Tensor) => {
+        const rows = groups.length === 1 ? t : op.slice(t, [firstRow, 0], [B * T, C]);
+        return op.transpose(op.reshape(rows, [B, T, H, D]), [0, 2, 1, 3]);
+      };
+      const extend = (kind: 'keys' | 'values', fresh: Tensor) => {
+        if (old.kind === 'none') return fresh;
+        if (old.kind === 'append') return op.concat([old.block[kind][layer]!, fresh], 2);
+        const flat = old.blocks.map((block) => {
+          const t = block[kind][layer]!;
+          return op.reshape(t, [t.size / D, D]);
+        });
+        const gathered = op.gather(op.concat([...flat, op.fill([1, D], 0)], 0), old.index); // (B·H·length, D)
+        return op.concat([op.reshape(gathered, [B, H, old.length, D]), fresh], 2);
+      };
+      const rope = { base: ropeBase, offset: group.lengths };
+      const q = op.rope(heads(qAll!), rope);
+      const k = extend('keys', op.rope(heads(kAll!), rope));
+      const v = extend('values', heads(vAll!));
+      groupKeys.push(k);
+      groupValues.push(v);
+      const scores = op.add(op.mulScalar(op.matMul(q, k, false, true), scoreScale), group.mask); // (B, H, T, slots)
+      const y = op.matMul(op.softmax(scores), v); // (B, H, T, D)
+      outputs.push(op.reshape(op.transpose(y, [0, 2, 1, 3]), [B * T, C]));
+    }
+    // One block for the step: groups' rows stacked, each zero-padded to the most slots.
+    const stack = (parts: Tensor[]) => {
+      if (parts.length === 1) return parts[0]!;
+      const padded = parts.map((t) => {
+        const [B, , held] = t.shape as [number, number, number, number];
+        return held === capacity ? t : op.concat([t, op.fill([B, H, capacity - held, D], 0)], 2);
       });
-      const gathered = op.gather(op.concat([...flat, op.fill([1, D], 0)], 0), old.index); // (B·H·length, D)
-      return keep(op.concat([op.reshape(gathered, [B, H, old.length, D]), fresh], 2));
+      return op.concat(padded, 0);
     };
-    const rope = { base: ropeBase, offset: layout.lengths };
-    const q = op.rope(heads(attention.q.apply(x)), rope);
-    const k = extend('keys', op.rope(heads(attention.k.apply(x)), rope));
-    const v = extend('values', heads(attention.v.apply(x)));
-    keys.push(k);
-    values.push(v);
-    const scores = op.add(op.mulScalar(op.matMul(q, k, false, true), scoreScale), layout.mask); // (B, H, T, slots)
-    const y = op.matMul(op.softmax(scores), v); // (B, H, T, D)
-    let rows = op.reshape(op.transpose(y, [0, 2, 1, 3]), [B * T, C]);
-    if (layout.realRows) rows = op.gather(rows, layout.realRows);
-    return attention.out.apply(op.reshape(rows, [1, N, C]));
+    keys.push(keep(stack(groupKeys)));
+    values.push(keep(stack(groupValues)));
+    const y = outputs.length === 1 ? outputs[0]! : op.concat(outputs, 0);
+    return attention.out.apply(op.reshape(y, [1, N, C]));
   }
 }

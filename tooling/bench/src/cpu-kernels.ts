@@ -216,7 +216,7 @@ async function decodeTokensPerSecond(backend: CpuBackend, tokens: number): Promi
   const start = performance.now();
   for (let i = 0; i < tokens; i++) await step(40 + (i % 50));
   const seconds = (performance.now() - start) / 1000;
-  for (const t of [...cache.keys, ...cache.values]) t.dispose();
+  decoder.release(cache);
   model.dispose();
   return tokens / seconds;
 }
