@@ -9,8 +9,9 @@
  * - p50 / p99: latency of whole requests (queueing + prefill + 32 decode steps) in ms.
  * - batched ÷ serial: the same clients against a server with --max-batch 1 (one sequence per
  *   decode step, the rest queued), measured in the same run on the same loaded model. Each is
- *   measured twice, alternating (serial, batched, serial, batched), and the faster run of each
- *   kept, so neither side gains from running second (warmer) or loses to a burst of other load.
+ *   measured twice, alternating (serial, batched, serial, batched), after an unreported warm-up
+ *   of both at 8 clients, and the faster run of each kept, so neither side gains from running
+ *   later (warmer) or loses to a burst of other load.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -89,6 +90,8 @@ export async function run(): Promise<void> {
   try {
     for (const backend of ['cpu', 'onnx'] as const) {
       const served = await loadServedModel(dir, { backend, id: 'small' });
+      // Warm-up (JIT, kernel memory, batch shapes), not reported: throughput keeps rising over the first few hundred tokens.
+      for (const maxBatch of [1, 32]) await measure(served, 8, maxBatch);
       for (const clients of CONCURRENCY) {
         // Alternating, each after its own warm-up request; the faster of two runs each.
         const runs: { serial: Level; batched: Level }[] = [];

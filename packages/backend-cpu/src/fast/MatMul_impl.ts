@@ -47,7 +47,9 @@ function gemm(
 ): Float32Array {
   const { batch, M, N, K, aBatched, bBatched } = g;
   const aPtr = kernels.copyIn(a.values);
-  const bPtr = kernels.copyIn(b.values);
+  // A weight shared by every batch may stay in the memory between calls (as in matrix × vector).
+  const weight = bBatched ? { ptr: kernels.copyIn(b.values), owned: true } : kernels.operand(b.key, b.values, WASM_FORMAT[b.format]);
+  const bPtr = weight.ptr;
   const cPtr = kernels.alloc(batch * M * N * 4);
   try {
     // Enough tiles for every thread to take several (the machine may be busy), each tall enough to amortize packing B.
@@ -81,7 +83,7 @@ function gemm(
     return kernels.copyOut(cPtr, batch * M * N);
   } finally {
     kernels.free(aPtr);
-    kernels.free(bPtr);
+    if (weight.owned) kernels.free(bPtr);
     kernels.free(cPtr);
   }
 }
