@@ -21,6 +21,37 @@ export function output(values: AnyTypedArray, shape: readonly number[], dtype: D
   return { dataId: new CpuData(values), shape, dtype };
 }
 
+/**
+ * Freed f32 storage waits here for the next f32 array of the same length instead of going to the
+ * garbage collector: typed arrays live outside the JS heap, so allocating one costs microseconds
+ * and collecting them showed up in every profile. At most this many bytes wait; the engine's
+ * memory counts leave them out.
+ */
+const RECYCLED_BYTES_LIMIT = 64 * 1024 * 1024;
+const recycled = new Map<number, Float32Array[]>();
+let recycledBytes = 0;
+
+export type TypedArrayKind<T extends AnyTypedArray> = { new (length: number): T };
+
+/** A zero-filled array for a kernel's output (recycled f32 storage when some of this length is free). */
+export function allocate<T extends AnyTypedArray>(kind: TypedArrayKind<T>, length: number): T {
+  if (kind !== (Float32Array as unknown)) return kind === (Int32Array as unknown) ? (new Int32Array(length) as T) : new kind(length);
+  const reused = recycled.get(length)?.pop();
+  if (reused === undefined) return new Float32Array(length) as T;
+  recycledBytes -= reused.byteLength;
+  return reused.fill(0) as T;
+}
+
+/** Takes back an f32 array nothing refers to any more (whole, unshared, while under the limit). */
+export function recycle(values: AnyTypedArray): void {
+  if (!(values instanceof Float32Array) || values.length < 16 || recycledBytes + values.byteLength > RECYCLED_BYTES_LIMIT) return;
+  if (values.byteOffset !== 0 || values.byteLength !== values.buffer.byteLength || !(values.buffer instanceof ArrayBuffer)) return;
+  const free = recycled.get(values.length);
+  if (free) free.push(values);
+  else recycled.set(values.length, [values]);
+  recycledBytes += values.byteLength;
+}
+
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   readonly kernels;
@@ -58,8 +89,9 @@ export class CpuBackend implements Backend {
     return values<AnyTypedArray>(info).slice();
   }
 
-  disposeData(_dataId: DataId): void {
-    // Host arrays are reclaimed by the garbage collector once no tensor refers to them.
+  disposeData(dataId: DataId): void {
+    // Kernels never hand out their storage (reads copy), so a freed tensor's array is free.
+    recycle((dataId as CpuData).values);
   }
 
   memoryBytes(): number {

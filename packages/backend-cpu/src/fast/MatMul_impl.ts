@@ -3,6 +3,7 @@
  * MatMul's layout (transposes, a rank-2 operand shared by every batch).
  */
 import { fp8, type MatMulGeometry } from '@octet/core';
+import { allocate } from '../base.js';
 import { GEMM_TILE_COLS, type Job, WASM_FORMAT, type WasmKernels } from './wasm-kernels.js';
 
 /** An operand: its values (f32, or FP8 codes in `format`) and the storage object they belong to. */
@@ -80,7 +81,7 @@ function gemm(
       useTable: true,
     };
     kernels.run(job);
-    return kernels.copyOut(cPtr, batch * M * N);
+    return kernels.copyOut(cPtr, allocate(Float32Array, batch * M * N));
   } finally {
     kernels.free(aPtr);
     if (weight.owned) kernels.free(bPtr);
@@ -168,7 +169,7 @@ function matvec(
       post,
       useTable: weight.useTable,
     });
-    return kernels.copyOut(cPtr, batch * M * N);
+    return kernels.copyOut(cPtr, allocate(Float32Array, batch * M * N));
   } finally {
     kernels.free(xPtr);
     if (weight.owned) kernels.free(weight.ptr);

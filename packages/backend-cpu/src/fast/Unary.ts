@@ -1,5 +1,5 @@
 import type { GeluGradInputs, KernelConfig, UnaryAttrs, UnaryInputs } from '@octet/core';
-import { output, values } from '../base.js';
+import { allocate, output, values } from '../base.js';
 import { unaryConfig as referenceUnary } from '../kernels/Unary.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -31,7 +31,7 @@ export const unaryConfig: KernelConfig = {
       attrs: { op },
     } = args;
     const xs = values(x);
-    const out = new Float32Array(xs.length);
+    const out = allocate(Float32Array, xs.length);
     switch (op) {
       case 'gelu':
         gelu(xs, out);
@@ -67,7 +67,7 @@ export const geluGradConfig: KernelConfig = {
   kernelFunc: ({ inputs: { dy, x } }: { inputs: GeluGradInputs }) => {
     const dys = values(dy);
     const xs = values(x);
-    const out = new Float32Array(xs.length);
+    const out = allocate(Float32Array, xs.length);
     for (let i = 0; i < xs.length; i++) {
       const v = xs[i]!;
       const s = 1 / (1 + Math.exp(-2 * SQRT_2_OVER_PI * (v + CUBIC * v * v * v)));

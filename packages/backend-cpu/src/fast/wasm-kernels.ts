@@ -311,9 +311,10 @@ export class WasmKernels {
     return ptr;
   }
 
-  /** f32 values at `ptr`, copied out. */
-  copyOut(ptr: number, length: number): Float32Array {
-    return new Float32Array(this.memory.buffer, ptr, length).slice();
+  /** Copies `out.length` f32 values at `ptr` into `out`; returns it. */
+  copyOut(ptr: number, out: Float32Array): Float32Array {
+    out.set(new Float32Array(this.memory.buffer, ptr, out.length));
+    return out;
   }
 
   /** True when FP8 codes at `ptr` hold NaN or infinity codes (those need the exact table decode). */

@@ -4,6 +4,7 @@
  * accumulated in doubles (JS numbers), which is at least as accurate as the f32 contract.
  */
 import type { MatMulGeometry } from '@octet/core';
+import { allocate } from '../base.js';
 import { transposeValues } from './Transpose_impl.js';
 
 /** c[i·N + j] = Σ_k a[i·K + k] · b[j·K + k], for one batch. */
@@ -158,7 +159,7 @@ export function matMulValues(
   const b = packRowsByK(bv, bBatched, batch, N, K, transposeB);
   const threaded = parallel?.gemm(a, b, batch, M, N, K, aBatched, bBatched);
   if (threaded) return threaded;
-  const out = new Float32Array(batch * M * N);
+  const out = allocate(Float32Array, batch * M * N);
   for (let p = 0; p < batch; p++) {
     gemmABt(a, aBatched ? p * M * K : 0, b, bBatched ? p * N * K : 0, out, p * M * N, M, N, K);
   }

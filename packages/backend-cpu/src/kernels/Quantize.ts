@@ -5,10 +5,7 @@ import { output, values } from '../base.js';
 export const quantizeConfig: KernelConfig = {
   kernelName: 'Quantize',
   kernelFunc: ({ inputs: { x, scale }, attrs: { format, saturate } }: { inputs: QuantizeInputs; attrs: QuantizeAttrs }) => {
-    const xs = values(x);
-    const s = values(scale)[0]!;
-    const scaled = new Float32Array(xs.length);
-    for (let i = 0; i < xs.length; i++) scaled[i] = xs[i]! * s;
-    return output(fp8.encode(scaled, format, { saturate }), x.shape, 'uint8');
+    const codes = fp8.encodeScaled(values(x), values(scale)[0]!, format, { saturate });
+    return output(codes, x.shape, 'uint8');
   },
 };

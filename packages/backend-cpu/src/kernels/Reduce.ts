@@ -1,5 +1,5 @@
 import type { KernelConfig, ReduceAttrs, ReduceInputs } from '@octet/core';
-import { output, values } from '../base.js';
+import { allocate, output, values } from '../base.js';
 import { transposeValues } from './Transpose_impl.js';
 
 export const reduceConfig: KernelConfig = {
@@ -14,7 +14,7 @@ export const reduceConfig: KernelConfig = {
     const length = axes.reduce((p, a) => p * x.shape[a]!, 1);
     const count = length === 0 ? 0 : xs.length / length;
     const outCount = kept.reduce((p, a) => p * x.shape[a]!, 1);
-    const out = new Float32Array(outCount);
+    const out = allocate(Float32Array, outCount);
     for (let o = 0; o < count; o++) {
       const start = o * length;
       let acc = op === 'sum' ? 0 : op === 'amax' ? 0 : -Infinity;

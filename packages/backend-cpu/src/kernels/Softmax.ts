@@ -1,5 +1,5 @@
 import type { KernelConfig, SoftmaxAttrs, SoftmaxInputs } from '@octet/core';
-import { output, values } from '../base.js';
+import { allocate, output, values } from '../base.js';
 
 export const softmaxConfig: KernelConfig = {
   kernelName: 'Softmax',
@@ -8,7 +8,7 @@ export const softmaxConfig: KernelConfig = {
     const rank = x.shape.length;
     const width = x.shape[rank - 1]!;
     const queries = causal ? x.shape[rank - 2]! : 1;
-    const out = new Float32Array(xs.length);
+    const out = allocate(Float32Array, xs.length);
     for (let r = 0; r * width < xs.length; r++) {
       const start = r * width;
       // Causal: query i sees keys 0..i + (Tk - Tq); the rest stay 0.
