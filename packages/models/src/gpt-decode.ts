@@ -116,8 +116,8 @@ interface AttentionGroup {
   old: OldSlots;
   /** Slots after the step. */
   capacity: number;
-  /** (B, 1, T, capacity): 0 where query t of member b may attend, MASKED elsewhere. */
-  mask: Tensor;
+  /** (B, 1, T, capacity): 0 where query t of member b may attend, MASKED elsewhere; null when it sees every slot. */
+  mask: Tensor | null;
   /** Per member, the slot of each of its positions after the step. */
   slots: number[][];
 }
@@ -300,7 +300,8 @@ export class GptDecoder {
       // Query t sees the sequence's old positions and its new ones up to itself.
       for (let t = 0; t < T; t++) for (let j = 0; j < lengths[b]! + t + 1; j++) mask[(b * T + t) * capacity + own[j]!] = 0;
     }
-    return { members, T, firstRow, lengths, old, capacity, mask: op.tensor(mask, [B, 1, T, capacity]), slots };
+    const hidden = mask.some((v) => v !== 0);
+    return { members, T, firstRow, lengths, old, capacity, mask: hidden ? op.tensor(mask, [B, 1, T, capacity]) : null, slots };
   }
 
   /**
@@ -371,10 +372,10 @@ export class GptDecoder {
     for (const group of groups) {
       const { members, T, firstRow, old } = group;
       const B = members.length;
-      // The group's rows → (B, H, T, D).
+      // The group's rows → (B, H, T, D); with one token each that is only a reshape (T = 1 moves freely).
       const heads = (t: Tensor) => {
         const rows = groups.length === 1 ? t : op.slice(t, [firstRow, 0], [B * T, C]);
-        return op.transpose(op.reshape(rows, [B, T, H, D]), [0, 2, 1, 3]);
+        return T === 1 ? op.reshape(rows, [B, H, 1, D]) : op.transpose(op.reshape(rows, [B, T, H, D]), [0, 2, 1, 3]);
       };
       const extend = (kind: 'keys' | 'values', fresh: Tensor) => {
         if (old.kind === 'none') return fresh;
@@ -392,9 +393,10 @@ export class GptDecoder {
       const v = extend('values', heads(vAll!));
       groupKeys.push(k);
       groupValues.push(v);
-      const scores = op.add(op.mulScalar(op.matMul(q, k, false, true), scoreScale), group.mask); // (B, H, T, slots)
+      const scaled = op.mulScalar(op.matMul(q, k, false, true), scoreScale); // (B, H, T, slots)
+      const scores = group.mask ? op.add(scaled, group.mask) : scaled;
       const y = op.matMul(op.softmax(scores), v); // (B, H, T, D)
-      outputs.push(op.reshape(op.transpose(y, [0, 2, 1, 3]), [B * T, C]));
+      outputs.push(op.reshape(T === 1 ? y : op.transpose(y, [0, 2, 1, 3]), [B * T, C]));
     }
     // One block for the step: groups' rows stacked, each zero-padded to the most slots.
     const stack = (parts: Tensor[]) => {
