@@ -101,7 +101,11 @@ type OldSlots =
   | { kind: 'none' }
   /** The one block whose rows are the group's sequences in order: new slots are appended to it. */
   | { kind: 'append'; block: KvBlock }
-  /** The blocks flattened to (rows·H·slots, D) and stacked with a zero row; `index` picks (B, H, L) of them. */
+  /**
+   * The blocks flattened to (rows·H·slots, D), stacked with the step's new keys (B·H·T, D) and a
+   * zero row; `index` picks (B, H, length + T) of them: each sequence's old positions in order, zeros
+   * up to the longest, then its new ones. One gather builds the group's keys.
+   */
   | { kind: 'gather'; blocks: KvBlock[]; index: Tensor; length: number };
 
 /** Sequences of one step bringing the same number T of new tokens: their attention runs as one (B, H, T, ·) batch. */
@@ -285,7 +289,7 @@ export class GptDecoder {
     const caches = members.map((i) => items[i]!.cache);
     const lengths = caches.map((cache) => cache.length);
     const B = members.length;
-    const old = this.oldSlots(caches);
+    const old = this.oldSlots(caches, T);
     // Each sequence's slots after the step: its old ones (compacted to 0..length−1 by a gather), then its new tokens'.
     const oldCapacity = old.kind === 'append' ? old.block.capacity : old.kind === 'gather' ? old.length : 0;
     const slots = caches.map((cache, b) => {
@@ -310,7 +314,7 @@ export class GptDecoder {
    * appending wastes nothing but the shorter rows' tails); otherwise gathered, compacted, from
    * wherever they are.
    */
-  private oldSlots(caches: readonly GptKvCache[]): OldSlots {
+  private oldSlots(caches: readonly GptKvCache[], T: number): OldSlots {
     const { heads: H } = this.config;
     const blocks: KvBlock[] = [];
     for (const { block } of caches) if (block !== null && !blocks.includes(block)) blocks.push(block);
@@ -325,14 +329,17 @@ export class GptDecoder {
       starts.push(stacked);
       stacked += block.rows * H * block.capacity;
     }
-    const index = new Int32Array(caches.length * H * length).fill(stacked); // the zero row
+    const B = caches.length;
+    const slots = length + T;
+    const index = new Int32Array(B * H * slots).fill(stacked + B * H * T); // the zero row
     for (const [b, { block, row }] of caches.entries()) {
-      if (block === null) continue;
-      const start = starts[blocks.indexOf(block)]!;
-      const own = block.slots[row]!;
       for (let h = 0; h < H; h++) {
-        const base = start + (row * H + h) * block.capacity;
-        for (let j = 0; j < own.length; j++) index[(b * H + h) * length + j] = base + own[j]!;
+        const at = (b * H + h) * slots;
+        for (let t = 0; t < T; t++) index[at + length + t] = stacked + (b * H + h) * T + t;
+        if (block === null) continue;
+        const base = starts[blocks.indexOf(block)]! + (row * H + h) * block.capacity;
+        const own = block.slots[row]!;
+        for (let j = 0; j < own.length; j++) index[at + j] = base + own[j]!;
       }
     }
     return { kind: 'gather', blocks, index: op.tensor(index, [index.length]), length };
@@ -380,12 +387,9 @@ export class GptDecoder {
       const extend = (kind: 'keys' | 'values', fresh: Tensor) => {
         if (old.kind === 'none') return fresh;
         if (old.kind === 'append') return op.concat([old.block[kind][layer]!, fresh], 2);
-        const flat = old.blocks.map((block) => {
-          const t = block[kind][layer]!;
-          return op.reshape(t, [t.size / D, D]);
-        });
-        const gathered = op.gather(op.concat([...flat, op.fill([1, D], 0)], 0), old.index); // (B·H·length, D)
-        return op.concat([op.reshape(gathered, [B, H, old.length, D]), fresh], 2);
+        const rows = (t: Tensor) => op.reshape(t, [t.size / D, D]);
+        const table = op.concat([...old.blocks.map((block) => rows(block[kind][layer]!)), rows(fresh), op.fill([1, D], 0)], 0);
+        return op.reshape(op.gather(table, old.index), [B, H, old.length + T, D]);
       };
       const rope = { base: ropeBase, offset: group.lengths };
       const q = op.rope(heads(qAll!), rope);
