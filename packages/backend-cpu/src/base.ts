@@ -35,7 +35,7 @@ export type TypedArrayKind<T extends AnyTypedArray> = { new (length: number): T 
 
 /** A zero-filled array for a kernel's output (recycled f32 storage when some of this length is free). */
 export function allocate<T extends AnyTypedArray>(kind: TypedArrayKind<T>, length: number): T {
-  if (kind !== (Float32Array as unknown)) return kind === (Int32Array as unknown) ? (new Int32Array(length) as T) : new kind(length);
+  if (kind !== (Float32Array as unknown)) return new kind(length);
   const reused = recycled.get(length)?.pop();
   if (reused === undefined) return new Float32Array(length) as T;
   recycledBytes -= reused.byteLength;

@@ -45,8 +45,8 @@ export interface CompressedAdamWOptions extends AdamFamilyOptions {
 
 export abstract class CompressedAdamW extends AdamFamilyBase {
   private readonly identityCodec: boolean;
+  /** The moments of the compressed parameters; the others have AdamW's f32 moments (`addMoments`). */
   private readonly stores = new Map<Variable, Record<Moment, MomentStore>>();
-  private readonly compressed = new Set<Variable>();
 
   constructor(label: string, params: readonly ParamGroup[] | readonly Variable[], options: CompressedAdamWOptions) {
     super(label, params, options);
@@ -60,9 +60,11 @@ export abstract class CompressedAdamW extends AdamFamilyBase {
    */
   protected initStates(codecs: Record<Moment, HostCodec>, compresses: (p: Variable) => boolean): void {
     for (const p of this.params()) {
-      const compressed = compresses(p);
-      if (compressed) this.compressed.add(p);
-      const codecFor = (moment: Moment) => (!compressed ? null : this.identityCodec ? IDENTITY_CODEC : codecs[moment]);
+      if (!compresses(p)) {
+        this.addMoments(p);
+        continue;
+      }
+      const codecFor = (moment: Moment) => (this.identityCodec ? IDENTITY_CODEC : codecs[moment]);
       this.stores.set(p, {
         exp_avg: this.makeStore(p, 'exp_avg', codecFor('exp_avg')),
         exp_avg_sq: this.makeStore(p, 'exp_avg_sq', codecFor('exp_avg_sq')),
@@ -72,16 +74,12 @@ export abstract class CompressedAdamW extends AdamFamilyBase {
 
   /** Whether `p`'s moments are compressed (false: f32 as in AdamW). */
   isCompressed(p: Variable): boolean {
-    return this.compressed.has(p);
+    return this.stores.has(p);
   }
 
-  /** The store of one moment: `codec`'s state tensors, or (null) an f32 tensor on the device. */
-  private makeStore(p: Variable, moment: Moment, codec: HostCodec | null): MomentStore {
+  /** The store of one moment: `codec`'s state tensors. */
+  private makeStore(p: Variable, moment: Moment, codec: HostCodec): MomentStore {
     const base = `${p.name}.${moment}`;
-    if (codec === null) {
-      const slot = this.addState(base, op.zeros(p.shape));
-      return { read: () => slot, write: (value) => slot.assign(value) };
-    }
     const layout = codec.layout(p.shape);
     // Codes start as the encoding of zeros (a map's zero need not be byte 0).
     const initial = codec.encode(new Float32Array(p.size), p.shape);
@@ -105,8 +103,12 @@ export abstract class CompressedAdamW extends AdamFamilyBase {
   }
 
   protected update(p: Variable, g: Tensor, group: ResolvedGroup, lr: number): void {
+    const stores = this.stores.get(p);
+    if (stores === undefined) {
+      this.adamWStep(p, g, group, lr);
+      return;
+    }
     const t = this.stepCount;
-    const stores = this.stores.get(p)!;
     tidy(() => {
       const moments = adamMoments(stores.exp_avg.read(), stores.exp_avg_sq.read(), g, this.beta1, this.beta2);
       const update = adamDirection(moments.m, moments.v, lr, correction(this.beta1, t), correction(this.beta2, t), this.eps);
