@@ -22,34 +22,76 @@ export function output(values: AnyTypedArray, shape: readonly number[], dtype: D
 }
 
 /**
- * Freed f32 storage waits here for the next f32 array of the same length instead of going to the
- * garbage collector: typed arrays live outside the JS heap, so allocating one costs microseconds
- * and collecting them showed up in every profile. At most this many bytes wait; the engine's
- * memory counts leave them out.
+ * Freed f32 storage waits here for the next f32 output that fits instead of going to the garbage
+ * collector: typed arrays live outside the JS heap, so allocating one costs microseconds (page
+ * faults, for large ones) and collecting them showed up in every profile. At most this many bytes
+ * wait; the engine's memory counts leave them out.
  */
 const RECYCLED_BYTES_LIMIT = 64 * 1024 * 1024;
+/** Free storage by capacity in floats. */
 const recycled = new Map<number, Float32Array[]>();
 let recycledBytes = 0;
+/** Buffers handed out as a shorter view (a size class larger than the output). */
+const classBuffers = new WeakSet<ArrayBuffer>();
+
+/**
+ * Storage of at least this many floats comes in size classes, four per power of two (at most a
+ * quarter unused), so outputs whose length changes every step (a growing KV cache, attention
+ * scores) find freed storage too. Shorter arrays go by exact length.
+ */
+const SIZE_CLASSES_FROM = 4096;
+
+function sizeClass(length: number): number {
+  if (length < SIZE_CLASSES_FROM) return length;
+  const quarter = 2 ** (Math.floor(Math.log2(length)) - 2);
+  return Math.ceil(length / quarter) * quarter;
+}
 
 export type TypedArrayKind<T extends AnyTypedArray> = { new (length: number): T };
 
-/** A zero-filled array for a kernel's output (recycled f32 storage when some of this length is free). */
-export function allocate<T extends AnyTypedArray>(kind: TypedArrayKind<T>, length: number): T {
-  if (kind !== (Float32Array as unknown)) return new kind(length);
-  const reused = recycled.get(length)?.pop();
-  if (reused === undefined) return new Float32Array(length) as T;
-  recycledBytes -= reused.byteLength;
-  return reused.fill(0) as T;
+/** f32 storage for `length` floats: recycled (as it was left) when some fits, else new (zeros). */
+function f32Storage(length: number): { values: Float32Array; reused: boolean } {
+  const capacity = sizeClass(length);
+  let whole = recycled.get(capacity)?.pop();
+  const reused = whole !== undefined;
+  if (whole !== undefined) recycledBytes -= whole.byteLength;
+  else whole = new Float32Array(capacity);
+  if (capacity === length) return { values: whole, reused };
+  classBuffers.add(whole.buffer as ArrayBuffer);
+  return { values: new Float32Array(whole.buffer, 0, length), reused };
 }
 
-/** Takes back an f32 array nothing refers to any more (whole, unshared, while under the limit). */
+/** A zero-filled array for a kernel's output (recycled f32 storage when some fits). */
+export function allocate<T extends AnyTypedArray>(kind: TypedArrayKind<T>, length: number): T {
+  if (kind !== (Float32Array as unknown)) return new kind(length);
+  const { values, reused } = f32Storage(length);
+  return (reused ? values.fill(0) : values) as T;
+}
+
+/**
+ * `allocate` without clearing recycled storage, for kernels that write every element of their
+ * output (clearing showed up in decode profiles).
+ */
+export function allocateUninitialized<T extends AnyTypedArray>(kind: TypedArrayKind<T>, length: number): T {
+  if (kind !== (Float32Array as unknown)) return new kind(length);
+  return f32Storage(length).values as T;
+}
+
+/**
+ * Takes back an f32 array nothing refers to any more: whole and unshared, or a view `allocate`
+ * made of a size-class buffer; while under the limit.
+ */
 export function recycle(values: AnyTypedArray): void {
-  if (!(values instanceof Float32Array) || values.length < 16 || recycledBytes + values.byteLength > RECYCLED_BYTES_LIMIT) return;
-  if (values.byteOffset !== 0 || values.byteLength !== values.buffer.byteLength || !(values.buffer instanceof ArrayBuffer)) return;
-  const free = recycled.get(values.length);
-  if (free) free.push(values);
-  else recycled.set(values.length, [values]);
-  recycledBytes += values.byteLength;
+  if (!(values instanceof Float32Array) || values.byteOffset !== 0 || !(values.buffer instanceof ArrayBuffer)) return;
+  const { buffer } = values;
+  const capacity = buffer.byteLength / 4;
+  if (capacity !== values.length && !classBuffers.has(buffer)) return; // a view into storage someone else holds
+  if (capacity < 16 || sizeClass(capacity) !== capacity || recycledBytes + buffer.byteLength > RECYCLED_BYTES_LIMIT) return;
+  const whole = capacity === values.length ? values : new Float32Array(buffer);
+  const free = recycled.get(capacity);
+  if (free) free.push(whole);
+  else recycled.set(capacity, [whole]);
+  recycledBytes += buffer.byteLength;
 }
 
 export class CpuBackend implements Backend {
@@ -92,6 +134,7 @@ export class CpuBackend implements Backend {
   disposeData(dataId: DataId): void {
     // Kernels never hand out their storage (reads copy), so a freed tensor's array is free.
     recycle((dataId as CpuData).values);
+    this.wasm?.forget(dataId);
   }
 
   memoryBytes(): number {

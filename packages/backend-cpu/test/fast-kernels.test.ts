@@ -187,6 +187,48 @@ describe.each([1, 2])('fast CPU kernels, %i thread(s)', (threads) => {
     }
   });
 
+  it('packs a weight that GEMMs reuse, with the same results as packing per call', () => {
+    // Several K-blocks and column tiles, N not a multiple of 8; NaN codes in one weight; a weight
+    // used both ways (as training uses it), an f32 weight, and a weight freed and replaced.
+    const one = (backend: CpuBackend) => backend.write(Float32Array.of(1), [], 'float32');
+    for (const [M, N, K, special] of [
+      [9, 530, 513, false],
+      [67, 45, 300, true],
+    ] as const) {
+      const wc = randomCodes(N * K, 'e5m2', 11, special);
+      const w = fast.write(wc, [N, K], 'uint8');
+      const wRef = reference.write(wc, [N, K], 'uint8');
+      for (const transposeB of [true, true, false, true, false, false, true]) {
+        const rows = transposeB ? K : N; // A's depth: the weight is (N, K), read as Bᵀ or as B
+        const xc = randomCodes(M * rows, 'e4m3fn', M + rows);
+        const attrs = { aFormat: 'e4m3fn', bFormat: 'e5m2', transposeA: false, transposeB, alpha: 0.5 };
+        const x = (backend: CpuBackend) => backend.write(xc, [M, rows], 'uint8');
+        const actual = run(fast, 'ScaledMatMul', { a: x(fast), b: w, aScale: one(fast), bScale: one(fast) }, attrs);
+        const expected = run(
+          reference,
+          'ScaledMatMul',
+          { a: x(reference), b: wRef, aScale: one(reference), bScale: one(reference) },
+          attrs,
+        );
+        expectClose(actual, expected, `${M}×${N}×${K}, transposeB ${transposeB}`);
+      }
+      fast.disposeData(w.dataId);
+    }
+    const wv = randomF32(70 * 260, 12);
+    const w = fast.write(wv, [70, 260], 'float32');
+    const x = fast.write(randomF32(20 * 260, 13), [20, 260], 'float32');
+    const attrs = { transposeA: false, transposeB: true };
+    const first = run(fast, 'MatMul', { a: x, b: w }, attrs);
+    for (let i = 0; i < 3; i++) expect(run(fast, 'MatMul', { a: x, b: w }, attrs)).toEqual(first); // packed from the second on
+    const expected = run(
+      reference,
+      'MatMul',
+      { a: reference.write(fast.readSync(x), [20, 260], 'float32'), b: reference.write(wv, [70, 260], 'float32') },
+      attrs,
+    );
+    expectClose(first, expected, 'f32 weight');
+  });
+
   it('handles operands that make the WASM memory grow', () => {
     const [M, N, K] = [40, 1100, 1300]; // ~ 6 MB of f32 operands on top of the initial memory
     const av = randomF32(M * K, 8);
@@ -269,6 +311,23 @@ describe('fast Unary and GeluGrad', () => {
     expectContract(actual, expected);
     // Most elements are bit-identical; the rest differ where the reference's 1 + tanh(u) cancels.
     expect(actual.filter((v, i) => Object.is(v, expected[i])).length).toBeGreaterThan(0.9 * xs.length);
+  });
+
+  it('the WASM gelu and GeluGrad (polynomial e^t) give the f32 results of the f64 one-exp formula bit for bit', () => {
+    const [c, cubic] = [Math.sqrt(2 / Math.PI), 0.044715];
+    const wide = Float32Array.from([...randomF32(20_001, 23)].map((v, i) => v * (i % 3 === 0 ? 40 : 6)));
+    wide.set([...xs.subarray(0, 9), 3.4e38, -3.4e38, 1e-45, -11.5, -12.5], 0);
+    const dy = randomF32(wide.length, 24);
+    const sigmoid = (v: number) => 1 / (1 + Math.exp(-2 * c * (v + cubic * v * v * v)));
+    const gelu = Float32Array.from(wide, (v) => v / (1 + Math.exp(-2 * c * (v + cubic * v * v * v))));
+    const grad = Float32Array.from(wide, (v, i) => {
+      const s = sigmoid(v);
+      return dy[i]! * (s + 2 * v * s * (1 - s) * c * (1 + 3 * cubic * v * v));
+    });
+    const x = fast.write(wide, [wide.length], 'float32');
+    expect(fast.wasm).not.toBeNull();
+    expect(run(fast, 'Unary', { x }, { op: 'gelu' })).toEqual(gelu);
+    expect(run(fast, 'GeluGrad', { dy: fast.write(dy, [dy.length], 'float32'), x }, {})).toEqual(grad);
   });
 
   it('GeluGrad agrees with the reference within the kernel contract', () => {

@@ -144,9 +144,27 @@ function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32,
   if (rows > 3) putRow(c + 3 * stride, c30, c31, cols, first);
 }
 
+/** Floats before K-block `k0` of a whole packed B: each earlier block holds KC depths of every panel. */
+@inline
+function packedBlockOffset(N: i32, k0: i32): usize {
+  return <usize>k0 * <usize>((N + 7) & ~7);
+}
+
+/**
+ * All of B decoded and packed once, K-block after K-block, each as `packB` lays out a tile of every
+ * column: a weight used by many GEMMs skips the decode and packing of every call. `dst` holds
+ * K · roundUp(N, 8) floats.
+ */
+export function packWeights(b: usize, format: i32, kContig: bool, N: i32, K: i32, dst: usize, tables: usize): void {
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    packB(b, format, kContig, N, K, 0, N, k0, min(KC, K - k0), dst + (packedBlockOffset(N, k0) << 2), tables);
+  }
+}
+
 /**
  * C[m0:m1, n0:n1] = scale · A[m0:m1, :] · B[n0:n1, :]ᵀ (rows of C are N long). Scratch: `packedA`
- * holds 4·KC floats, `packedB` KC · roundUp(n1 − n0, 8) floats.
+ * holds 4·KC floats, `packedB` KC · roundUp(n1 − n0, 8) floats. With `bPacked`, b is B as
+ * `packWeights` left it (n0 a multiple of 8) and `packedB` goes unused.
  */
 export function gemmTile(
   a: usize,
@@ -155,6 +173,7 @@ export function gemmTile(
   b: usize,
   bFormat: i32,
   bKContig: bool,
+  bPacked: bool,
   c: usize,
   M: i32,
   N: i32,
@@ -176,13 +195,15 @@ export function gemmTile(
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const first = k0 === 0;
-    packB(b, bFormat, bKContig, N, K, n0, cols, k0, kc, packedB, tables);
+    let panels = packedB;
+    if (bPacked) panels = b + ((packedBlockOffset(N, k0) + <usize>n0 * <usize>kc) << 2);
+    else packB(b, bFormat, bKContig, N, K, n0, cols, k0, kc, packedB, tables);
     for (let m = m0; m < m1; m += 4) {
       const rows = min(4, m1 - m);
       packA(a, aFormat, aKContig, M, K, m, rows, k0, kc, packedA, tables);
       const cRow = c + ((<usize>m * <usize>N + <usize>n0) << 2);
       for (let j = 0; j < cols; j += 8) {
-        kernel4x8(packedA, packedB + ((<usize>(j >> 3) * <usize>kc) << 5), kc, cRow + (<usize>j << 2), N, rows, min(8, cols - j), first);
+        kernel4x8(packedA, panels + ((<usize>(j >> 3) * <usize>kc) << 5), kc, cRow + (<usize>j << 2), N, rows, min(8, cols - j), first);
       }
     }
   }

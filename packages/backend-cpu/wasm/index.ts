@@ -1,2 +1,3 @@
 // AssemblyScript entry of the CPU backend's WASM kernels (built to dist/kernels.wasm).
-export { gemmTile, hasSpecialCodes, matvecCols, matvecRows } from './MatMul';
+export { gelu, geluGrad } from './Gelu';
+export { gemmTile, hasSpecialCodes, matvecCols, matvecRows, packWeights } from './MatMul';

@@ -1,6 +1,6 @@
 import type { BinaryAttrs, BinaryInputs, BinaryOp, KernelConfig } from '@octet/core';
 import { broadcastShapes } from '@octet/core';
-import { allocate, output, values } from '../base.js';
+import { allocateUninitialized, output, values } from '../base.js';
 import { binaryConfig as referenceBinary } from '../kernels/Binary.js';
 import { forEachBroadcastRow } from '../kernels/Binary_impl.js';
 
@@ -50,7 +50,7 @@ export const binaryConfig: KernelConfig = {
     const bv = values(b);
     const shape = broadcastShapes(a.shape, b.shape);
     const size = shape.reduce((p, d) => p * d, 1);
-    const out = allocate(Float32Array, size);
+    const out = allocateUninitialized(Float32Array, size);
     if (av.length === size && bv.length === size) rows(op, out, 0, av, 0, 1, bv, 0, 1, size);
     else if (av.length === size && bv.length === 1) rows(op, out, 0, av, 0, 1, bv, 0, 0, size);
     else if (av.length === 1 && bv.length === size) rows(op, out, 0, av, 0, 0, bv, 0, 1, size);

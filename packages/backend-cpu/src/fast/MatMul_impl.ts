@@ -3,7 +3,7 @@
  * MatMul's layout (transposes, a rank-2 operand shared by every batch).
  */
 import { fp8, type MatMulGeometry } from '@octet/core';
-import { allocate } from '../base.js';
+import { allocateUninitialized } from '../base.js';
 import { GEMM_TILE_COLS, type Job, WASM_FORMAT, type WasmKernels } from './wasm-kernels.js';
 
 /** An operand: its values (f32, or FP8 codes in `format`) and the storage object they belong to. */
@@ -48,8 +48,14 @@ function gemm(
 ): Float32Array {
   const { batch, M, N, K, aBatched, bBatched } = g;
   const aPtr = kernels.copyIn(a.values);
-  // A weight shared by every batch may stay in the memory between calls (as in matrix × vector).
-  const weight = bBatched ? { ptr: kernels.copyIn(b.values), owned: true } : kernels.operand(b.key, b.values, WASM_FORMAT[b.format]);
+  // A weight shared by every batch may stay in the memory between calls (as in matrix × vector), packed.
+  const packed = bBatched ? null : kernels.packed(b.key, b.values, WASM_FORMAT[b.format], transposeB, N, K);
+  const weight =
+    packed !== null
+      ? { ptr: packed, owned: false }
+      : bBatched
+        ? { ptr: kernels.copyIn(b.values), owned: true }
+        : kernels.operand(b.key, b.values, WASM_FORMAT[b.format]);
   const bPtr = weight.ptr;
   const cPtr = kernels.alloc(batch * M * N * 4);
   try {
@@ -59,7 +65,7 @@ function gemm(
     const wanted = 4 * kernels.threadCount;
     const count = () => batch * Math.ceil(M / tileRows) * Math.ceil(N / tileCols);
     while (count() < wanted && tileRows > 16) tileRows /= 2;
-    while (count() < wanted && tileCols > 64) tileCols /= 2;
+    while (count() < wanted && tileCols > 64) tileCols = Math.ceil(tileCols / 16) * 8; // whole panels of 8 (packed B needs them)
     const job: Job = {
       kind: 'gemm',
       batch,
@@ -75,13 +81,14 @@ function gemm(
       b: bPtr,
       bFormat: WASM_FORMAT[b.format],
       bKContig: transposeB,
+      bPacked: packed !== null,
       bStride: bBatched ? N * K * b.values.BYTES_PER_ELEMENT : 0,
       c: cPtr,
       scale,
       useTable: true,
     };
     kernels.run(job);
-    return kernels.copyOut(cPtr, allocate(Float32Array, batch * M * N));
+    return kernels.copyOut(cPtr, allocateUninitialized(Float32Array, batch * M * N));
   } finally {
     kernels.free(aPtr);
     if (weight.owned) kernels.free(bPtr);
@@ -169,7 +176,7 @@ function matvec(
       post,
       useTable: weight.useTable,
     });
-    return kernels.copyOut(cPtr, allocate(Float32Array, batch * M * N));
+    return kernels.copyOut(cPtr, allocateUninitialized(Float32Array, batch * M * N));
   } finally {
     kernels.free(xPtr);
     if (weight.owned) kernels.free(weight.ptr);

@@ -1,15 +1,19 @@
 import type { GeluGradInputs, KernelConfig, UnaryAttrs, UnaryInputs } from '@octet/core';
-import { allocate, output, values } from '../base.js';
+import { allocateUninitialized, type CpuBackend, output, values } from '../base.js';
 import { unaryConfig as referenceUnary } from '../kernels/Unary.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const CUBIC = 0.044715;
 
+/** Shorter arrays stay in JavaScript (the copies in and out of WASM memory would cost more). */
+const MIN_WASM_ELEMENTS = 64;
+
 /**
  * tanh-GELU with one exp instead of Math.tanh (the reference's cost in training and decoding):
  * 0.5·x·(1 + tanh(u)) = x / (1 + e^(−2u)). f64 throughout, so the f32 results match the
  * reference's to the last bit but for rare rounding ties (within the kernel contract's 1e-6);
- * the limits agree too: x → −∞ gives NaN in both, large negative x gives −0.
+ * the limits agree too: x → −∞ gives NaN in both, large negative x gives −0. The WASM kernel
+ * (wasm/Gelu.ts) computes the same with a polynomial e^t, two lanes at a time.
  */
 function gelu(xs: Float32Array, out: Float32Array): void {
   for (let i = 0; i < xs.length; i++) {
@@ -25,16 +29,18 @@ function gelu(xs: Float32Array, out: Float32Array): void {
  */
 export const unaryConfig: KernelConfig = {
   kernelName: 'Unary',
-  kernelFunc: (args: { inputs: UnaryInputs; attrs: UnaryAttrs }) => {
+  kernelFunc: (args: { inputs: UnaryInputs; attrs: UnaryAttrs; backend: CpuBackend }) => {
     const {
       inputs: { x },
       attrs: { op },
+      backend,
     } = args;
     const xs = values(x);
-    const out = allocate(Float32Array, xs.length);
+    const out = allocateUninitialized(Float32Array, xs.length);
     switch (op) {
       case 'gelu':
-        gelu(xs, out);
+        if (backend.wasm && xs.length >= MIN_WASM_ELEMENTS) backend.wasm.gelu(xs, out);
+        else gelu(xs, out);
         break;
       case 'exp':
         for (let i = 0; i < xs.length; i++) out[i] = Math.exp(xs[i]!);
@@ -64,10 +70,11 @@ export const unaryConfig: KernelConfig = {
  */
 export const geluGradConfig: KernelConfig = {
   kernelName: 'GeluGrad',
-  kernelFunc: ({ inputs: { dy, x } }: { inputs: GeluGradInputs }) => {
+  kernelFunc: ({ inputs: { dy, x }, backend }: { inputs: GeluGradInputs; backend: CpuBackend }) => {
     const dys = values(dy);
     const xs = values(x);
-    const out = allocate(Float32Array, xs.length);
+    const out = allocateUninitialized(Float32Array, xs.length);
+    if (backend.wasm && xs.length >= MIN_WASM_ELEMENTS) return output(backend.wasm.geluGrad(dys, xs, out), x.shape);
     for (let i = 0; i < xs.length; i++) {
       const v = xs[i]!;
       const s = 1 / (1 + Math.exp(-2 * SQRT_2_OVER_PI * (v + CUBIC * v * v * v)));

@@ -27,6 +27,7 @@ export interface KernelExports {
     b: number,
     bFormat: number,
     bKContig: number,
+    bPacked: number,
     c: number,
     M: number,
     N: number,
@@ -72,6 +73,9 @@ export interface KernelExports {
     useTable: number,
   ): void;
   hasSpecialCodes(src: number, n: number, format: number): number;
+  packWeights(b: number, format: number, kContig: number, N: number, K: number, dst: number, tables: number): void;
+  gelu(x: number, out: number, n: number): void;
+  geluGrad(dy: number, x: number, out: number, n: number): void;
 }
 
 /** Operand formats as the module numbers them: 0 is f32, then the FP8 formats (their decode table's index + 1). */
@@ -112,6 +116,8 @@ export interface Job {
   b: number;
   bFormat: number;
   bKContig: boolean;
+  /** B is a weight packed once by `WasmKernels.packed` (GEMM only). */
+  bPacked?: boolean;
   bStride: number;
   c: number;
   scale: number;
@@ -148,8 +154,9 @@ export function runTiles(kernels: KernelExports, control: Int32Array, floats: Fl
   const tables = control[26]!;
   const useTable = control[27]!;
   const scratch = control[28]! + thread * control[29]!;
-  const scale = floats[30]!;
-  const post = floats[31]!;
+  const bPacked = control[30]!;
+  const scale = floats[31]!;
+  const post = floats[32]!;
   const perBatch = tilesM * tilesN;
   for (let t = Atomics.add(control, 4, 1); t < tiles; t = Atomics.add(control, 4, 1)) {
     const p = Math.floor(t / perBatch);
@@ -163,7 +170,27 @@ export function runTiles(kernels: KernelExports, control: Int32Array, floats: Fl
     const bp = b + p * bStride;
     const cp = c + p * M * N * 4;
     if (kind === 1) {
-      kernels.gemmTile(ap, aFormat, aKContig, bp, bFormat, bKContig, cp, M, N, K, m0, m1, n0, n1, scale, tables, scratch, scratch + 4096);
+      kernels.gemmTile(
+        ap,
+        aFormat,
+        aKContig,
+        bp,
+        bFormat,
+        bKContig,
+        bPacked,
+        cp,
+        M,
+        N,
+        K,
+        m0,
+        m1,
+        n0,
+        n1,
+        scale,
+        tables,
+        scratch,
+        scratch + 4096,
+      );
     } else if (kind === 2) {
       kernels.matvecRows(ap, M, bp, bFormat, cp, N, K, n0, n1, post, scale, tables, useTable, scratch);
     } else {
@@ -210,7 +237,14 @@ interface CachedOperand {
   useTable: boolean;
 }
 
-/** Most bytes of weights kept in the memory between calls. */
+/** A weight kept decoded and packed for the GEMM (`packWeights`), for one orientation. */
+interface PackedOperand {
+  ptr: number;
+  bytes: number;
+  kContig: boolean;
+}
+
+/** Most bytes of weights kept in the memory between calls, as codes and as packed panels each. */
 const CACHE_LIMIT = 512 * 2 ** 20;
 
 export interface WasmKernelsOptions {
@@ -231,10 +265,11 @@ export class WasmKernels {
   private readonly cache = new WeakMap<object, CachedOperand>();
   private readonly seenOnce = new WeakSet<object>();
   private cachedBytes = 0;
-  private readonly release = new FinalizationRegistry<CachedOperand>((entry) => {
-    this.heap.free(entry.ptr);
-    this.cachedBytes -= entry.bytes;
-  });
+  /** Weights packed for the GEMM, and the way (`kContig`) each weight was last used unpacked. */
+  private readonly packedCache = new WeakMap<object, PackedOperand>();
+  private readonly unpackedUse = new WeakMap<object, boolean>();
+  private packedBytes = 0;
+  private readonly release = new FinalizationRegistry<CachedOperand | PackedOperand>((entry) => this.drop(entry));
 
   constructor(module: WasmModule, { threads, timeoutMs = 60_000 }: WasmKernelsOptions) {
     const workerThreads = threads > 1 ? workerThreadsModule() : undefined;
@@ -339,8 +374,75 @@ export class WasmKernels {
     if (this.cachedBytes + entry.bytes > CACHE_LIMIT) return { ...entry, owned: true };
     this.cache.set(key, entry);
     this.cachedBytes += entry.bytes;
-    this.release.register(key, entry);
+    this.release.register(key, entry, entry);
     return { ...entry, owned: false };
+  }
+
+  /**
+   * B of a GEMM (N × K, or K × N unless `kContig`) decoded to f32 and packed once, 4 bytes per
+   * element, for a weight that comes back the same way: every later GEMM skips the decode and
+   * packing, the bound of GEMMs with few rows (a decode batch, a prompt). The first use of each
+   * orientation packs per call as usual (a training weight is used once each way, then replaced).
+   * Null: pack per call.
+   */
+  packed(key: object, values: ArrayBufferView, format: number, kContig: boolean, N: number, K: number): number | null {
+    const cached = this.packedCache.get(key);
+    if (cached) return cached.kContig === kContig ? cached.ptr : null;
+    if (this.unpackedUse.get(key) !== kContig) {
+      this.unpackedUse.set(key, kContig);
+      return null;
+    }
+    const bytes = K * Math.ceil(N / 8) * 8 * 4;
+    if (this.packedBytes + bytes > CACHE_LIMIT) return null;
+    const source = this.operand(key, values, format);
+    const entry: PackedOperand = { ptr: this.heap.alloc(bytes), bytes, kContig };
+    try {
+      this.kernels.packWeights(source.ptr, format, kContig ? 1 : 0, N, K, entry.ptr, TABLES);
+    } finally {
+      if (source.owned) this.heap.free(source.ptr);
+    }
+    this.packedCache.set(key, entry);
+    this.packedBytes += entry.bytes;
+    this.release.register(key, entry, entry);
+    return entry.ptr;
+  }
+
+  /** Frees what the memory keeps for `key` (its storage was freed) at once, rather than when it is collected. */
+  forget(key: object): void {
+    for (const entry of [this.cache.get(key), this.packedCache.get(key)]) {
+      if (entry === undefined) continue;
+      this.release.unregister(entry);
+      this.drop(entry);
+    }
+    this.cache.delete(key);
+    this.packedCache.delete(key);
+  }
+
+  private drop(entry: CachedOperand | PackedOperand): void {
+    this.heap.free(entry.ptr);
+    if ('useTable' in entry) this.cachedBytes -= entry.bytes;
+    else this.packedBytes -= entry.bytes;
+  }
+
+  /** out[i] = gelu(x[i]) (wasm/Gelu.ts), on the calling thread; returns `out`. */
+  gelu(x: Float32Array, out: Float32Array): Float32Array {
+    return this.elementwise([x], out, (ptrs, outPtr) => this.kernels.gelu(ptrs[0]!, outPtr, out.length));
+  }
+
+  /** out[i] = dy[i] · gelu′(x[i]) (wasm/Gelu.ts), on the calling thread; returns `out`. */
+  geluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): Float32Array {
+    return this.elementwise([dy, x], out, (ptrs, outPtr) => this.kernels.geluGrad(ptrs[0]!, ptrs[1]!, outPtr, out.length));
+  }
+
+  private elementwise(inputs: Float32Array[], out: Float32Array, kernel: (ptrs: number[], outPtr: number) => void): Float32Array {
+    const ptrs = inputs.map((values) => this.copyIn(values));
+    const outPtr = this.heap.alloc(out.byteLength);
+    try {
+      kernel(ptrs, outPtr);
+      return this.copyOut(outPtr, out);
+    } finally {
+      for (const ptr of [...ptrs, outPtr]) this.heap.free(ptr);
+    }
   }
 
   /** Runs `job` on every thread; returns when all its tiles are done. */
@@ -374,6 +476,7 @@ export class WasmKernels {
       job.useTable ? 1 : 0,
       SCRATCH,
       SCRATCH_BYTES,
+      job.bPacked ? 1 : 0,
     ];
     control.set(words, JOB);
     this.floats[JOB + words.length] = job.scale;

@@ -1,6 +1,6 @@
 import type { BinaryAttrs, BinaryInputs, KernelConfig } from '@octet/core';
 import { broadcastShapes } from '@octet/core';
-import { allocate, output, values } from '../base.js';
+import { allocateUninitialized, output, values } from '../base.js';
 import { forEachBroadcastRow } from './Binary_impl.js';
 
 const FUNCTIONS: Record<BinaryAttrs['op'], (a: number, b: number) => number> = {
@@ -21,7 +21,7 @@ export const binaryConfig: KernelConfig = {
     const bv = values(b);
     const shape = broadcastShapes(a.shape, b.shape);
     const size = shape.reduce((p, d) => p * d, 1);
-    const out = allocate(Float32Array, size);
+    const out = allocateUninitialized(Float32Array, size);
     if (av.length === size && bv.length === size) {
       for (let i = 0; i < size; i++) out[i] = f(av[i]!, bv[i]!);
     } else if (av.length === size && bv.length === 1) {

@@ -1,5 +1,5 @@
 import type { ConcatAttrs, ConcatInputs, KernelConfig } from '@octet/core';
-import { allocate, output, type TypedArrayKind, values } from '../base.js';
+import { allocateUninitialized, output, type TypedArrayKind, values } from '../base.js';
 
 export const concatConfig: KernelConfig = {
   kernelName: 'Concat',
@@ -11,7 +11,7 @@ export const concatConfig: KernelConfig = {
     const innerOf = (dims: readonly number[]) => dims.slice(axis).reduce((p, d) => p * d, 1);
     const outInner = innerOf(shape);
     const firstValues = values<Float32Array | Int32Array | Uint8Array>(first);
-    const out = allocate(firstValues.constructor as TypedArrayKind<typeof firstValues>, outer * outInner);
+    const out = allocateUninitialized(firstValues.constructor as TypedArrayKind<typeof firstValues>, outer * outInner);
     let column = 0;
     for (const t of xs) {
       const tv = values<Float32Array | Int32Array | Uint8Array>(t);

@@ -1,6 +1,6 @@
 import type { GatherInputs, KernelConfig } from '@octet/core';
 import { check } from '@octet/core';
-import { allocate, output, values } from '../base.js';
+import { allocateUninitialized, output, values } from '../base.js';
 
 export const gatherConfig: KernelConfig = {
   kernelName: 'Gather',
@@ -9,7 +9,7 @@ export const gatherConfig: KernelConfig = {
     const width = table.shape[1]!;
     const tv = values(table);
     const ids = values<Int32Array>(indices);
-    const out = allocate(Float32Array, ids.length * width);
+    const out = allocateUninitialized(Float32Array, ids.length * width);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       check(id >= 0 && id < rows, 'gather: index', id, `an integer in [0, ${rows})`);

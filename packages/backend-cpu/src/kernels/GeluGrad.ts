@@ -1,5 +1,5 @@
 import type { GeluGradInputs, KernelConfig } from '@octet/core';
-import { allocate, output, values } from '../base.js';
+import { allocateUninitialized, output, values } from '../base.js';
 
 const C = Math.sqrt(2 / Math.PI);
 
@@ -8,7 +8,7 @@ export const geluGradConfig: KernelConfig = {
   kernelFunc: ({ inputs: { dy, x } }: { inputs: GeluGradInputs }) => {
     const dys = values(dy);
     const xs = values(x);
-    const out = allocate(Float32Array, xs.length);
+    const out = allocateUninitialized(Float32Array, xs.length);
     for (let i = 0; i < xs.length; i++) {
       const v = xs[i]!;
       const t = Math.tanh(C * (v + 0.044715 * v * v * v));

@@ -1,5 +1,5 @@
 import { type KernelConfig, type RopeAttrs, type RopeInputs, ropeTable } from '@octet/core';
-import { allocate, output, values } from '../base.js';
+import { allocateUninitialized, output, values } from '../base.js';
 
 /** Rotate-half RoPE: pairs (i, i + D/2) of each (B, H, T, D) row turn by θ_i·position. */
 export const ropeConfig: KernelConfig = {
@@ -11,7 +11,7 @@ export const ropeConfig: KernelConfig = {
     const tableRows = table.length / D;
     const perEntry = typeof offset !== 'number';
     const xs = values(x);
-    const out = allocate(Float32Array, xs.length);
+    const out = allocateUninitialized(Float32Array, xs.length);
     for (let row = 0; row < xs.length / D; row++) {
       // With per-entry offsets, batch entry b's angles are rows b·T … b·T + T − 1 of the table.
       const t = (perEntry ? Math.floor(row / (H * T)) * T : 0) + (row % T);

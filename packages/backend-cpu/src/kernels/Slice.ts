@@ -1,5 +1,5 @@
 import type { KernelConfig, SliceAttrs, SliceInputs } from '@octet/core';
-import { allocate, output, type TypedArrayKind, values } from '../base.js';
+import { allocateUninitialized, output, type TypedArrayKind, values } from '../base.js';
 
 export const sliceConfig: KernelConfig = {
   kernelName: 'Slice',
@@ -7,7 +7,7 @@ export const sliceConfig: KernelConfig = {
     const xs = values<Float32Array | Int32Array | Uint8Array>(x);
     const rank = x.shape.length;
     const total = size.reduce((p, d) => p * d, 1);
-    const out = allocate(xs.constructor as TypedArrayKind<typeof xs>, total);
+    const out = allocateUninitialized(xs.constructor as TypedArrayKind<typeof xs>, total);
     const strides = new Array<number>(rank);
     let stride = 1;
     for (let i = rank - 1; i >= 0; i--) {

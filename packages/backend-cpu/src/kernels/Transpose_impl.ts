@@ -1,4 +1,4 @@
-import { allocate, type TypedArrayKind } from '../base.js';
+import { allocateUninitialized, type TypedArrayKind } from '../base.js';
 
 /** Pure transpose of a row-major array; shared by Transpose, Reduce and the matmul packing. */
 export function transposeValues<T extends Float32Array | Int32Array | Uint8Array>(
@@ -8,7 +8,7 @@ export function transposeValues<T extends Float32Array | Int32Array | Uint8Array
 ): { values: T; shape: number[] } {
   const rank = shape.length;
   const outShape = perm.map((p) => shape[p]!);
-  const out = allocate(xs.constructor as TypedArrayKind<T>, xs.length);
+  const out = allocateUninitialized(xs.constructor as TypedArrayKind<T>, xs.length);
   const inStrides = new Array<number>(rank);
   let stride = 1;
   for (let i = rank - 1; i >= 0; i--) {

@@ -1,5 +1,5 @@
 import type { KernelConfig, UnaryAttrs, UnaryInputs } from '@octet/core';
-import { allocate, output, values } from '../base.js';
+import { allocateUninitialized, output, values } from '../base.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -29,7 +29,7 @@ export const unaryConfig: KernelConfig = {
   kernelFunc: ({ inputs: { x }, attrs: { op } }: { inputs: UnaryInputs; attrs: UnaryAttrs }) => {
     const f = FUNCTIONS[op];
     const xs = values(x);
-    const out = allocate(Float32Array, xs.length);
+    const out = allocateUninitialized(Float32Array, xs.length);
     for (let i = 0; i < xs.length; i++) out[i] = f(xs[i]!);
     return output(out, x.shape);
   },
