@@ -2,6 +2,7 @@
 import type { KernelConfig } from '@octet/core';
 import { binaryConfig as fastBinaryConfig } from './fast/Binary.js';
 import { matMulConfig as fastMatMulConfig } from './fast/MatMul.js';
+import { quantizeConfig as fastQuantizeConfig } from './fast/Quantize.js';
 import { scaledMatMulConfig as fastScaledMatMulConfig } from './fast/ScaledMatMul.js';
 import { geluGradConfig as fastGeluGradConfig, unaryConfig as fastUnaryConfig } from './fast/Unary.js';
 import { affineConfig } from './kernels/Affine.js';
@@ -53,12 +54,13 @@ export const CPU_KERNELS: readonly KernelConfig[] = [
 ];
 
 /**
- * The fast kernels: WASM SIMD matmuls (each falls back to its reference twin when the backend has
- * no WASM module) and a Binary whose arithmetic loops V8 can inline.
+ * The fast kernels: WASM SIMD matmuls, GELU and FP8 quantization (each falls back to its
+ * reference twin when the backend has no WASM module), and Binary and Unary loops V8 can inline.
  */
 const FAST_KERNELS: readonly KernelConfig[] = [
   fastMatMulConfig,
   fastScaledMatMulConfig,
+  fastQuantizeConfig,
   fastBinaryConfig,
   fastUnaryConfig,
   fastGeluGradConfig,

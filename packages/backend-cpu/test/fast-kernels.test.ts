@@ -337,6 +337,52 @@ describe('fast Unary and GeluGrad', () => {
   });
 });
 
+describe('fast Quantize', () => {
+  const reference = createReferenceBackend();
+  const fast = createCpuBackend({ threads: 1 });
+  afterAll(() => fast.wasm?.terminate());
+  // Random bit patterns (every exponent, NaNs with both signs, infinities, subnormals) and values near each format's range.
+  const next = random(31);
+  const bits = Uint32Array.from({ length: 4099 }, () => Math.floor(next() * 2 ** 32));
+  const xs = new Float32Array(bits.buffer);
+  xs.set(
+    [
+      0,
+      -0,
+      Number.NaN,
+      -Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      448,
+      464,
+      480,
+      -57344,
+      61440,
+      2 ** -9,
+      2 ** -10,
+      1e-45,
+    ],
+    0,
+  );
+  for (let i = 20; i < 2000; i++) xs[i] = (next() * 2 - 1) * 2 ** Math.floor(next() * 40 - 24);
+  new Uint32Array(xs.buffer)[15] = 0xffc00001; // a negative NaN with a payload
+
+  it.each(
+    FORMATS.flatMap((format) =>
+      [true, false].flatMap((saturate) => [1, 0.3, 2 ** 20, 3e-5].map((scale) => [format, saturate, scale] as const)),
+    ),
+  )('%s, saturate %s, scale %s: the reference codes bit for bit', (format, saturate, scale) => {
+    const inputs = (backend: CpuBackend) => ({
+      x: backend.write(xs, [xs.length], 'float32'),
+      scale: backend.write(Float32Array.of(scale), [], 'float32'),
+    });
+    const codes = (backend: CpuBackend) =>
+      backend.readSync(backend.kernels.get('Quantize')!({ inputs: inputs(backend), attrs: { format, saturate }, backend } as never));
+    expect(fast.wasm).not.toBeNull();
+    expect(codes(fast)).toEqual(codes(reference));
+  });
+});
+
 describe('createCpuBackend options', () => {
   it('runs the reference kernels alone when asked', () => {
     const backend = createCpuBackend({ threads: 1, kernels: 'reference' });

@@ -34,6 +34,23 @@ describe.each(FORMATS)('%s descriptor', (format) => {
     table[1] = 1234;
     expect(fp8.decodeTable(format)[1]).not.toBe(1234);
   });
+
+  it.each([true, false])('encodeTable (saturate %s) gives the codes encode gives, and is a copy', (saturate) => {
+    const table = fp8.encodeTable(format, { saturate });
+    expect(table.length).toBe(1 << 17);
+    // Every table slot's smallest and largest f32 bit pattern.
+    const bits = new Uint32Array(2 << 17);
+    for (let index = 0; index < 1 << 17; index++) {
+      const top = (index >>> 1) << 16;
+      bits[2 * index] = index & 1 ? top | 1 : top;
+      bits[2 * index + 1] = index & 1 ? top | 0xffff : top;
+    }
+    const codes = fp8.encode(new Float32Array(bits.buffer), format, { saturate });
+    for (let i = 0; i < bits.length; i++)
+      if (codes[i] !== table[i >>> 1]) expect.fail(`bits 0x${bits[i]!.toString(16)}: ${codes[i]} vs ${table[i >>> 1]}`);
+    table[0] = 99;
+    expect(fp8.encodeTable(format, { saturate })[0]).toBe(0);
+  });
 });
 
 describe('fp8 encode and decode', () => {

@@ -76,6 +76,7 @@ export interface KernelExports {
   packWeights(b: number, format: number, kContig: number, N: number, K: number, dst: number, tables: number): void;
   gelu(x: number, out: number, n: number): void;
   geluGrad(dy: number, x: number, out: number, n: number): void;
+  quantize(x: number, n: number, scale: number, table: number, out: number): void;
 }
 
 /** Operand formats as the module numbers them: 0 is f32, then the FP8 formats (their decode table's index + 1). */
@@ -269,6 +270,8 @@ export class WasmKernels {
   private readonly packedCache = new WeakMap<object, PackedOperand>();
   private readonly unpackedUse = new WeakMap<object, boolean>();
   private packedBytes = 0;
+  /** Encode tables (fp8.encodeTable) copied into the memory on first use, by format and saturation. */
+  private readonly encodeTables = new Map<string, number>();
   private readonly release = new FinalizationRegistry<CachedOperand | PackedOperand>((entry) => this.drop(entry));
 
   constructor(module: WasmModule, { threads, timeoutMs = 60_000 }: WasmKernelsOptions) {
@@ -432,6 +435,25 @@ export class WasmKernels {
   /** out[i] = dy[i] · gelu′(x[i]) (wasm/Gelu.ts), on the calling thread; returns `out`. */
   geluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): Float32Array {
     return this.elementwise([dy, x], out, (ptrs, outPtr) => this.kernels.geluGrad(ptrs[0]!, ptrs[1]!, outPtr, out.length));
+  }
+
+  /** FP8 codes of x · scale (wasm/Quantize.ts: core's round-to-nearest-even table), on the calling thread. */
+  quantize(x: Float32Array, scale: number, format: Fp8Format, saturate: boolean): Uint8Array {
+    const key = `${format}:${saturate}`;
+    let table = this.encodeTables.get(key);
+    if (table === undefined) {
+      table = this.copyIn(fp8.encodeTable(format, { saturate }));
+      this.encodeTables.set(key, table);
+    }
+    const xPtr = this.copyIn(x);
+    const outPtr = this.heap.alloc(x.length);
+    try {
+      this.kernels.quantize(xPtr, x.length, scale, table, outPtr);
+      return new Uint8Array(this.memory.buffer, outPtr, x.length).slice();
+    } finally {
+      this.heap.free(xPtr);
+      this.heap.free(outPtr);
+    }
   }
 
   private elementwise(inputs: Float32Array[], out: Float32Array, kernel: (ptrs: number[], outPtr: number) => void): Float32Array {

@@ -255,6 +255,18 @@ export function decodeTable(format: Fp8Format): Float32Array {
   return new Float32Array(decodedBits(format).buffer);
 }
 
+/**
+ * The round-to-nearest-even table (128 KiB) that `encode` casts through, e.g. for a kernel's own
+ * copy: the code of f32 bits u is table[((u >>> 15) & 0x1fffe) | (u & 0xffff ? 1 : 0)] (the top
+ * 16 bits, then whether any of the low 16 is set).
+ */
+export function encodeTable(format: Fp8Format, { saturate = true }: { saturate?: boolean } = {}): Uint8Array {
+  checkFp8Format(format);
+  check(typeof saturate === 'boolean', 'options.saturate', saturate, 'true or false');
+  const rules = ENCODE_RULES.get(format)!;
+  return lookupTableFor(saturate ? rules.saturating : rules.nonSaturating).slice();
+}
+
 /** Snaps f32 values to the nearest FP8 value, keeping f32 storage: decode(encode(values)). */
 export function roundToFormat(values: Float32Array, format: Fp8Format, options: Fp8EncodeOptions = {}, out?: Float32Array): Float32Array {
   const codes = encode(values, format, options);
