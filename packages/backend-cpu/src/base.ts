@@ -25,11 +25,14 @@ export function output(values: AnyTypedArray, shape: readonly number[], dtype: D
  * Freed f32 storage waits here for the next f32 output that fits instead of going to the garbage
  * collector: typed arrays live outside the JS heap, so allocating one costs microseconds (page
  * faults, for large ones) and collecting them showed up in every profile. At most this many bytes
- * wait; the engine's memory counts leave them out.
+ * wait, the longest-waiting going first to make room (the sizes a prompt needs are not the ones
+ * decoding needs); the engine's memory counts leave them out.
  */
 const RECYCLED_BYTES_LIMIT = 64 * 1024 * 1024;
-/** Free storage by capacity in floats. */
+/** Free storage by capacity in floats, and all of it in the order it was freed. */
 const recycled = new Map<number, Float32Array[]>();
+const freedOrder: Float32Array[] = [];
+const waiting = new Set<Float32Array>();
 let recycledBytes = 0;
 /** Buffers handed out as a shorter view (a size class larger than the output). */
 const classBuffers = new WeakSet<ArrayBuffer>();
@@ -54,8 +57,10 @@ function f32Storage(length: number): { values: Float32Array; reused: boolean } {
   const capacity = sizeClass(length);
   let whole = recycled.get(capacity)?.pop();
   const reused = whole !== undefined;
-  if (whole !== undefined) recycledBytes -= whole.byteLength;
-  else whole = new Float32Array(capacity);
+  if (whole !== undefined) {
+    waiting.delete(whole);
+    recycledBytes -= whole.byteLength;
+  } else whole = new Float32Array(capacity);
   if (capacity === length) return { values: whole, reused };
   classBuffers.add(whole.buffer as ArrayBuffer);
   return { values: new Float32Array(whole.buffer, 0, length), reused };
@@ -86,12 +91,26 @@ export function recycle(values: AnyTypedArray): void {
   const { buffer } = values;
   const capacity = buffer.byteLength / 4;
   if (capacity !== values.length && !classBuffers.has(buffer)) return; // a view into storage someone else holds
-  if (capacity < 16 || sizeClass(capacity) !== capacity || recycledBytes + buffer.byteLength > RECYCLED_BYTES_LIMIT) return;
+  if (capacity < 16 || sizeClass(capacity) !== capacity || buffer.byteLength > RECYCLED_BYTES_LIMIT) return;
+  while (recycledBytes + buffer.byteLength > RECYCLED_BYTES_LIMIT && freedOrder.length > 0) evictOldest();
   const whole = capacity === values.length ? values : new Float32Array(buffer);
   const free = recycled.get(capacity);
   if (free) free.push(whole);
   else recycled.set(capacity, [whole]);
+  waiting.add(whole);
+  freedOrder.push(whole);
   recycledBytes += buffer.byteLength;
+  // Storage reused since it was freed leaves stale entries here; drop them once they dominate.
+  if (freedOrder.length > 2 * waiting.size + 64) freedOrder.splice(0, freedOrder.length, ...freedOrder.filter((w) => waiting.has(w)));
+}
+
+/** Lets the storage that has waited longest go to the garbage collector. */
+function evictOldest(): void {
+  const oldest = freedOrder.shift()!;
+  if (!waiting.delete(oldest)) return; // reused since
+  const free = recycled.get(oldest.length)!;
+  free.splice(free.indexOf(oldest), 1);
+  recycledBytes -= oldest.byteLength;
 }
 
 export class CpuBackend implements Backend {

@@ -61,6 +61,19 @@ describe.each([
     expect(run(backend, 'Transpose', { x: f32([41, 122]) }, { perm: [1, 0] }).filter(Number.isNaN).length).toBe(0);
   });
 
+  it('storage freed long ago makes room for newer storage once the pool is full', () => {
+    const affine = (length: number) =>
+      backend.kernels.get('Affine')!({ inputs: { x: f32([length]) }, attrs: { scale: 1, shift: 0 }, backend } as never) as TensorInfo;
+    const storage = (info: TensorInfo) => (info.dataId as { values: Float32Array }).values;
+    // 80 MiB of one size (more than the pool holds), then another size.
+    const large = Array.from({ length: 80 }, () => affine(1 << 18));
+    for (const t of large) backend.disposeData(t.dataId);
+    const small = affine(6000);
+    const buffer = storage(small).buffer;
+    backend.disposeData(small.dataId);
+    expect(storage(affine(6100)).buffer).toBe(buffer);
+  });
+
   it('a causal Softmax leaves zeros where a query may not look', () => {
     poison(16);
     const out = run(backend, 'Softmax', { x: f32([1, 4, 4]) }, { causal: true });
