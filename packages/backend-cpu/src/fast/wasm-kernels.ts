@@ -449,7 +449,9 @@ export class WasmKernels {
     const outPtr = this.heap.alloc(x.length);
     try {
       this.kernels.quantize(xPtr, x.length, scale, table, outPtr);
-      return new Uint8Array(this.memory.buffer, outPtr, x.length).slice();
+      const codes = new Uint8Array(x.length);
+      codes.set(new Uint8Array(this.memory.buffer, outPtr, x.length));
+      return codes;
     } finally {
       this.heap.free(xPtr);
       this.heap.free(outPtr);
