@@ -7,6 +7,9 @@
  *
  * - tokens/s: generated tokens of all clients ÷ wall time of the level.
  * - p50 / p99: latency of whole requests (queueing + prefill + 32 decode steps) in ms.
+ * - in model steps: mean time of the batched server's steps (its octet_decode_step_seconds
+ *   histogram: one batched forward, prefills included) and their share of the level's wall time;
+ *   the rest is HTTP, sampling and the clients, which share the process.
  * - batched ÷ serial: the same clients against a server with --max-batch 1 (one sequence per
  *   decode step, the rest queued), measured in the same run on the same loaded model. Each is
  *   measured twice, alternating (serial, batched, serial, batched), after an unreported warm-up
@@ -31,6 +34,9 @@ interface Level {
   tokensPerSecond: number;
   p50: number;
   p99: number;
+  /** Mean ms of a model step, and the steps' share of the wall time. */
+  stepMs: number;
+  inSteps: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -54,6 +60,7 @@ async function measure(model: ServedModel, clients: number, maxBatch: number): P
     return { ms: performance.now() - started, tokens: body.usage.completion_tokens };
   };
   await request(0); // warm-up
+  server.metrics.decodeStepSeconds.reset();
   const started = performance.now();
   const results = (
     await Promise.all(
@@ -65,12 +72,17 @@ async function measure(model: ServedModel, clients: number, maxBatch: number): P
     )
   ).flat();
   const seconds = (performance.now() - started) / 1000;
+  const steps = (await server.metrics.decodeStepSeconds.get()).values;
+  const stepTotal = steps.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  const stepCount = steps.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
   await server.app.close();
   const latencies = results.map((r) => r.ms).sort((a, b) => a - b);
   return {
     tokensPerSecond: results.reduce((n, r) => n + r.tokens, 0) / seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
+    stepMs: stepCount > 0 ? (1000 * stepTotal) / stepCount : 0,
+    inSteps: stepTotal / seconds,
   };
 }
 
@@ -85,8 +97,8 @@ export async function run(): Promise<void> {
     `\nserve: 'small' preset (freshly initialised, unitScaling), ${MAX_TOKENS} tokens per request, ` +
       `${REQUESTS_PER_CLIENT} requests per client, ${os.availableParallelism()} cores\n`,
   );
-  console.log('| backend | clients | tokens/s (batched) | p50 ms | p99 ms | tokens/s (max-batch 1) | batched ÷ serial |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| backend | clients | tokens/s (batched) | p50 ms | p99 ms | in model steps | tokens/s (max-batch 1) | batched ÷ serial |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   try {
     for (const backend of ['cpu', 'onnx'] as const) {
       const served = await loadServedModel(dir, { backend, id: 'small' });
@@ -102,6 +114,7 @@ export async function run(): Promise<void> {
         const batched = fastest(runs.map((r) => r.batched));
         console.log(
           `| ${backend} | ${clients} | ${batched.tokensPerSecond.toFixed(0)} | ${batched.p50.toFixed(0)} | ${batched.p99.toFixed(0)} | ` +
+            `${batched.stepMs.toFixed(1)} ms, ${(100 * batched.inSteps).toFixed(0)}% | ` +
             `${serial.tokensPerSecond.toFixed(0)} | ${(batched.tokensPerSecond / serial.tokensPerSecond).toFixed(2)}× |`,
         );
       }
