@@ -20,7 +20,7 @@ const EXP_LOW: f64 = -100;
  * below EXP_LOW, NaN for NaN.
  */
 @inline
-function exp2Lanes(t: v128): v128 {
+function expLanes(t: v128): v128 {
   const clamped = f64x2.min(f64x2.max(t, f64x2.splat(EXP_LOW)), f64x2.splat(EXP_HIGH));
   const k = f64x2.nearest(f64x2.mul(clamped, f64x2.splat(LOG2E)));
   const r = f64x2.sub(f64x2.sub(clamped, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
@@ -57,12 +57,12 @@ function minusTwoU(x: v128): v128 {
 
 @inline
 function geluLanes(x: v128): v128 {
-  return f64x2.div(x, f64x2.add(f64x2.splat(1), exp2Lanes(minusTwoU(x))));
+  return f64x2.div(x, f64x2.add(f64x2.splat(1), expLanes(minusTwoU(x))));
 }
 
 @inline
 function geluGradLanes(dy: v128, x: v128): v128 {
-  const s = f64x2.div(f64x2.splat(1), f64x2.add(f64x2.splat(1), exp2Lanes(minusTwoU(x))));
+  const s = f64x2.div(f64x2.splat(1), f64x2.add(f64x2.splat(1), expLanes(minusTwoU(x))));
   // s + 2·x·s·(1 − s)·√(2/π)·(1 + 3·0.044715·x²), left to right as written in the reference.
   const slope = f64x2.mul(
     f64x2.mul(f64x2.mul(f64x2.mul(f64x2.splat(2), x), s), f64x2.sub(f64x2.splat(1), s)),
