@@ -29,9 +29,8 @@ export function output(values: AnyTypedArray, shape: readonly number[], dtype: D
  * decoding needs); the engine's memory counts leave them out.
  */
 const RECYCLED_BYTES_LIMIT = 64 * 1024 * 1024;
-/** Free storage by capacity in floats, and all of it in the order it was freed. */
+/** Free storage by capacity in floats, and all of it in the order it was freed (a Set keeps insertion order). */
 const recycled = new Map<number, Float32Array[]>();
-const freedOrder: Float32Array[] = [];
 const waiting = new Set<Float32Array>();
 let recycledBytes = 0;
 /** Buffers handed out as a shorter view (a size class larger than the output). */
@@ -92,22 +91,19 @@ export function recycle(values: AnyTypedArray): void {
   const capacity = buffer.byteLength / 4;
   if (capacity !== values.length && !classBuffers.has(buffer)) return; // a view into storage someone else holds
   if (capacity < 16 || sizeClass(capacity) !== capacity || buffer.byteLength > RECYCLED_BYTES_LIMIT) return;
-  while (recycledBytes + buffer.byteLength > RECYCLED_BYTES_LIMIT && freedOrder.length > 0) evictOldest();
+  while (recycledBytes + buffer.byteLength > RECYCLED_BYTES_LIMIT) evictOldest();
   const whole = capacity === values.length ? values : new Float32Array(buffer);
   const free = recycled.get(capacity);
   if (free) free.push(whole);
   else recycled.set(capacity, [whole]);
   waiting.add(whole);
-  freedOrder.push(whole);
   recycledBytes += buffer.byteLength;
-  // Storage reused since it was freed leaves stale entries here; drop them once they dominate.
-  if (freedOrder.length > 2 * waiting.size + 64) freedOrder.splice(0, freedOrder.length, ...freedOrder.filter((w) => waiting.has(w)));
 }
 
 /** Lets the storage that has waited longest go to the garbage collector. */
 function evictOldest(): void {
-  const oldest = freedOrder.shift()!;
-  if (!waiting.delete(oldest)) return; // reused since
+  const oldest = waiting.values().next().value!;
+  waiting.delete(oldest);
   const free = recycled.get(oldest.length)!;
   free.splice(free.indexOf(oldest), 1);
   recycledBytes -= oldest.byteLength;

@@ -36,6 +36,24 @@ function rows(
   }
 }
 
+/** Operands of the output's shape: one index for all three arrays, which V8 compiles much tighter. */
+function sameShape(op: BinaryOp, out: Float32Array, a: Float32Array, b: Float32Array): void {
+  const n = out.length;
+  switch (op) {
+    case 'add':
+      for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+      return;
+    case 'sub':
+      for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!;
+      return;
+    case 'mul':
+      for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
+      return;
+    default:
+      for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!;
+  }
+}
+
 const INLINE_OPS = new Set<BinaryOp>(['add', 'sub', 'mul', 'div']);
 
 export const binaryConfig: KernelConfig = {
@@ -51,7 +69,7 @@ export const binaryConfig: KernelConfig = {
     const shape = broadcastShapes(a.shape, b.shape);
     const size = shape.reduce((p, d) => p * d, 1);
     const out = allocateUninitialized(Float32Array, size);
-    if (av.length === size && bv.length === size) rows(op, out, 0, av, 0, 1, bv, 0, 1, size);
+    if (av.length === size && bv.length === size) sameShape(op, out, av, bv);
     else if (av.length === size && bv.length === 1) rows(op, out, 0, av, 0, 1, bv, 0, 0, size);
     else if (av.length === 1 && bv.length === size) rows(op, out, 0, av, 0, 0, bv, 0, 1, size);
     else forEachBroadcastRow(a.shape, b.shape, shape, (o, ia, sa, ib, sb, n) => rows(op, out, o, av, ia, sa, bv, ib, sb, n));
