@@ -469,6 +469,11 @@ export class WasmKernels {
     }
   }
 
+  /** Whether a job of this many multiply-adds runs on every thread (else on the caller alone, as one tile will do). */
+  parallel(multiplyAdds: number): boolean {
+    return this.workers.length > 0 && multiplyAdds >= MIN_PARALLEL_WORK;
+  }
+
   /** Runs `job` on every thread; returns when all its tiles are done. */
   run(job: Job): void {
     if (this.broken) throw new Error(this.broken);
@@ -506,7 +511,7 @@ export class WasmKernels {
     this.floats[JOB + words.length] = job.scale;
     this.floats[JOB + words.length + 1] = job.post ?? 1;
     Atomics.store(control, NEXT_TILE, 0);
-    const parallel = this.workers.length > 0 && tiles > 1 && job.batch * job.M * job.N * job.K >= MIN_PARALLEL_WORK;
+    const parallel = tiles > 1 && this.parallel(job.batch * job.M * job.N * job.K);
     if (!parallel) {
       runTiles(this.kernels, control, this.floats, 0);
       return;
