@@ -45,7 +45,6 @@ class Engine {
   private activeBackend: Backend | null = null;
   /** Live storage: its tensor count, size, and the backend that holds it (not always the active one). */
   private readonly refCounts = new Map<DataId, { count: number; bytes: number; owner: Backend }>();
-  private readonly disposed = new WeakSet<Tensor>();
   private readonly scopes: Set<Tensor>[] = [];
   private readonly gradients = new Map<KernelName, GradFunc>();
   private tape: Tape | null = null;
@@ -107,12 +106,12 @@ class Engine {
   }
 
   isDisposed(tensor: Tensor): boolean {
-    return this.disposed.has(tensor);
+    return tensor.disposedByEngine;
   }
 
   disposeTensor(tensor: Tensor): void {
-    if (this.disposed.has(tensor)) return;
-    this.disposed.add(tensor);
+    if (tensor.disposedByEngine) return;
+    tensor.disposedByEngine = true;
     this.numTensors--;
     this.release(tensor.dataId);
   }
@@ -140,7 +139,7 @@ class Engine {
   }
 
   private assertLive(tensor: Tensor, what: string): void {
-    if (this.disposed.has(tensor)) throw new Error(`${what}: ${tensor} was already disposed`);
+    if (tensor.disposedByEngine) throw new Error(`${what}: ${tensor} was already disposed`);
   }
 
   /** Runs `fn`; every tensor it creates is disposed afterwards except those it returns or `keep`s. */

@@ -11,6 +11,8 @@ let nextTensorId = 0;
 export class Tensor implements TensorInfo {
   readonly id = nextTensorId++;
   readonly size: number;
+  /** @internal Set by the engine when the tensor is disposed (a field: a WeakSet of every tensor weighed on the collector). */
+  disposedByEngine = false;
   constructor(
     public dataId: DataId,
     readonly shape: readonly number[],
