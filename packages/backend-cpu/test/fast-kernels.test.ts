@@ -371,6 +371,29 @@ describe('fast Quantize', () => {
   for (let i = 20; i < 2000; i++) xs[i] = (next() * 2 - 1) * 2 ** Math.floor(next() * 40 - 24);
   new Uint32Array(xs.buffer)[15] = 0xffc00001; // a negative NaN with a payload
 
+  // The arithmetic encoder against core's codec on every f32 that can behave differently: codes depend
+  // only on the top 16 bits and on whether any low bit is set (the table's own argument, dtypes/minifloat.ts).
+  const everySlot = new Uint32Array(5 << 16);
+  for (let top = 0; top < 1 << 16; top++) {
+    for (const [j, low] of [0, 1, 0x7fff, 0x8000, 0xffff].entries()) everySlot[5 * top + j] = ((top << 16) | low) >>> 0;
+  }
+  it.each(FORMATS.flatMap((format) => [true, false].map((saturate) => [format, saturate] as const)))(
+    '%s, saturate %s: every f32 behaviour gives the codes of core',
+    (format, saturate) => {
+      const values = new Float32Array(everySlot.buffer);
+      const x = fast.write(values, [values.length], 'float32');
+      const scale = fast.write(Float32Array.of(1), [], 'float32');
+      const codes = fast.readSync(
+        fast.kernels.get('Quantize')!({ inputs: { x, scale }, attrs: { format, saturate }, backend: fast } as never),
+      ) as Uint8Array;
+      const expected = fp8.encode(values, format, { saturate });
+      const wrong = codes.findIndex((c, i) => c !== expected[i]);
+      expect(wrong === -1 ? 'all equal' : `bits 0x${everySlot[wrong]!.toString(16)}: ${codes[wrong]} vs ${expected[wrong]}`).toBe(
+        'all equal',
+      );
+    },
+  );
+
   it.each(
     FORMATS.flatMap((format) =>
       [true, false].flatMap((saturate) => [1, 0.3, 2 ** 20, 3e-5].map((scale) => [format, saturate, scale] as const)),

@@ -13,7 +13,7 @@
  * Workers never keep views of the memory from JS: the kernels read it from inside WASM, which
  * always sees the grown memory, so a grow cannot leave a worker on a stale buffer.
  */
-import { type Fp8Format, fp8 } from '@octet/core';
+import { FP8_FORMATS, type Fp8Format, fp8 } from '@octet/core';
 import { type WasmMemory, type WasmModule, wasmApi } from './wasm-api.js';
 
 type WorkerThreads = typeof import('node:worker_threads');
@@ -76,7 +76,20 @@ export interface KernelExports {
   packWeights(b: number, format: number, kContig: number, N: number, K: number, dst: number, tables: number): void;
   gelu(x: number, out: number, n: number): void;
   geluGrad(dy: number, x: number, out: number, n: number): void;
-  quantize(x: number, n: number, scale: number, table: number, out: number): void;
+  quantize(
+    x: number,
+    n: number,
+    scale: number,
+    out: number,
+    mantissaBits: number,
+    bias: number,
+    maxExponent: number,
+    maxCode: number,
+    overflowCode: number,
+    nanCode: number,
+    negativeZeroMask: number,
+    table: number,
+  ): void;
 }
 
 /** Operand formats as the module numbers them: 0 is f32, then the FP8 formats (their decode table's index + 1). */
@@ -437,8 +450,9 @@ export class WasmKernels {
     return this.elementwise([dy, x], out, (ptrs, outPtr) => this.kernels.geluGrad(ptrs[0]!, ptrs[1]!, outPtr, out.length));
   }
 
-  /** FP8 codes of x · scale (wasm/Quantize.ts: core's round-to-nearest-even table), on the calling thread. */
+  /** FP8 codes of x · scale (wasm/Quantize.ts: the codes of core's codec), on the calling thread. */
   quantize(x: Float32Array, scale: number, format: Fp8Format, saturate: boolean): Uint8Array {
+    const info = FP8_FORMATS[format];
     const key = `${format}:${saturate}`;
     let table = this.encodeTables.get(key);
     if (table === undefined) {
@@ -448,7 +462,20 @@ export class WasmKernels {
     const xPtr = this.copyIn(x);
     const outPtr = this.heap.alloc(x.length);
     try {
-      this.kernels.quantize(xPtr, x.length, scale, table, outPtr);
+      this.kernels.quantize(
+        xPtr,
+        x.length,
+        scale,
+        outPtr,
+        info.mantissaBits,
+        info.bias,
+        info.maxExponent,
+        info.maxCode,
+        saturate ? info.maxCode : (info.infinityCode ?? info.nanCode),
+        info.nanCode,
+        info.hasNegativeZero ? 0x80 : 0,
+        table,
+      );
       const codes = new Uint8Array(x.length);
       codes.set(new Uint8Array(this.memory.buffer, outPtr, x.length));
       return codes;
