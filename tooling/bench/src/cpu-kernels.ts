@@ -217,6 +217,57 @@ async function matvecRows(fast: CpuBackend): Promise<string[]> {
 }
 
 /**
+ * The kernels of a small model's decode step, fast against reference: µs per call, each the median
+ * of runs of 200 calls. Weights are reused from call to call, as in evaluation (so the fast GEMM
+ * reads them packed).
+ */
+async function stepKernelRows(fast: CpuBackend, reference: CpuBackend): Promise<string[]> {
+  const CALLS = 200;
+  const rows: string[] = [];
+  const timeOne = async (name: string, call: (backend: CpuBackend) => () => void) => {
+    const [onFast, onReference] = [call(fast), call(reference)];
+    const times = await race({
+      fast: () => {
+        for (let i = 0; i < CALLS; i++) onFast();
+      },
+      reference: () => {
+        for (let i = 0; i < CALLS; i++) onReference();
+      },
+    });
+    const [f, r] = [(times.fast! / CALLS) * 1e6, (times.reference! / CALLS) * 1e6];
+    rows.push(`| ${name} | ${f.toFixed(1)} | ${r.toFixed(1)} | ${(r / f).toFixed(2)}× |`);
+  };
+  const run = (backend: CpuBackend, name: KernelName, inputs: Record<string, TensorInfo>, attrs: object) => () => {
+    backend.disposeData((backend.kernels.get(name)!({ inputs, attrs, backend } as never) as TensorInfo).dataId);
+  };
+  for (const [M, K, N] of [
+    [1, 128, 512],
+    [8, 128, 512],
+  ] as const) {
+    const x = fp8.encode(randomF32(M * K, 6), 'e4m3fn');
+    const w = fp8.encode(randomF32(N * K, 7), 'e4m3fn');
+    await timeOne(`e4m3 matmul ${M}×${K}·(${N}×${K})ᵀ, weight reused`, (backend) => {
+      const inputs = {
+        a: backend.write(x, [M, K], 'uint8'),
+        b: backend.write(w, [N, K], 'uint8'),
+        aScale: backend.write(Float32Array.of(1), [], 'float32'),
+        bScale: backend.write(Float32Array.of(1), [], 'float32'),
+      };
+      return run(backend, 'ScaledMatMul', inputs, { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 });
+    });
+  }
+  const values = randomF32(16384, 8).map((v) => 3 * v);
+  await timeOne('gelu, 16,384 values', (backend) =>
+    run(backend, 'Unary', { x: backend.write(values, [values.length], 'float32') }, { op: 'gelu' }),
+  );
+  await timeOne('quantize to e4m3, 16,384 values', (backend) => {
+    const inputs = { x: backend.write(values, [values.length], 'float32'), scale: backend.write(Float32Array.of(0.3), [], 'float32') };
+    return run(backend, 'Quantize', inputs, { format: 'e4m3fn', saturate: true });
+  });
+  return rows;
+}
+
+/**
  * Tokens/s decoding `steps` tokens one at a time after a short prompt, for `batch` sequences
  * stepping together (GptDecoder.step, as octet-serve batches them).
  */
@@ -251,6 +302,11 @@ export async function run(): Promise<void> {
   console.log('|---|---|---|---|---|---|---|');
   for (const row of await matmulRows(fast)) console.log(row);
   for (const row of await matvecRows(fast)) console.log(row);
+  console.log();
+  console.log('Kernels of a decode step (µs per call)');
+  console.log('| work | fast kernels | reference kernels | fast / reference |');
+  console.log('|---|---|---|---|');
+  for (const row of await stepKernelRows(fast, reference)) console.log(row);
 
   const decodeTokens = Number(process.env.OCTET_BENCH_DECODE_TOKENS ?? 96);
   const decodeFast = await decodeTokensPerSecond(fast, decodeTokens);
