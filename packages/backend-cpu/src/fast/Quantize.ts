@@ -3,7 +3,7 @@ import { type CpuBackend, output, values } from '../base.js';
 import { quantizeConfig as referenceQuantize } from '../kernels/Quantize.js';
 
 /** Shorter inputs stay in JavaScript (the copies in and out of WASM memory would cost more). */
-const MIN_WASM_ELEMENTS = 256;
+const MIN_WASM_ELEMENTS = 16;
 
 /** q = fp8(x · scale) through the same table as core's codec, looked up in WASM (wasm/Quantize.ts). */
 export const quantizeConfig: KernelConfig = {
