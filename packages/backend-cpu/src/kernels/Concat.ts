@@ -1,6 +1,9 @@
 import type { ConcatAttrs, ConcatInputs, KernelConfig } from '@octet/core';
 import { allocateUninitialized, output, type TypedArrayKind, values } from '../base.js';
 
+/** Rows at least this long are copied with `set` (a view per row costs more than a short loop). */
+const SET_FROM = 256;
+
 export const concatConfig: KernelConfig = {
   kernelName: 'Concat',
   kernelFunc: ({ inputs: { xs }, attrs: { axis } }: { inputs: ConcatInputs; attrs: ConcatAttrs }) => {
@@ -16,7 +19,10 @@ export const concatConfig: KernelConfig = {
     for (const t of xs) {
       const tv = values<Float32Array | Int32Array | Uint8Array>(t);
       const inner = innerOf(t.shape);
-      for (let o = 0; o < outer; o++) out.set(tv.subarray(o * inner, (o + 1) * inner), o * outInner + column);
+      if (inner >= SET_FROM) for (let o = 0; o < outer; o++) out.set(tv.subarray(o * inner, (o + 1) * inner), o * outInner + column);
+      else
+        for (let o = 0; o < outer; o++)
+          for (let j = 0, at = o * outInner + column, from = o * inner; j < inner; j++) out[at + j] = tv[from + j]!;
       column += inner;
     }
     return output(out, shape, first.dtype);
