@@ -5,7 +5,7 @@ import { quantizeConfig as referenceQuantize } from '../kernels/Quantize.js';
 /** Shorter inputs stay in JavaScript (the copies in and out of WASM memory would cost more). */
 const MIN_WASM_ELEMENTS = 16;
 
-/** q = fp8(x · scale) through the same table as core's codec, looked up in WASM (wasm/Quantize.ts). */
+/** q = fp8(x · scale) in WASM (wasm/Quantize.ts): the codes of core's codec, sixteen values at a time. */
 export const quantizeConfig: KernelConfig = {
   kernelName: 'Quantize',
   kernelFunc: (args: { inputs: QuantizeInputs; attrs: QuantizeAttrs; backend: CpuBackend }) => {
