@@ -27,6 +27,8 @@ function gelu(xs: Float32Array, out: Float32Array): void {
  * the reference's expressions (bit-identical), gelu through `gelu` above. The rest stay on the
  * reference kernel.
  */
+const INLINE_OPS = new Set<UnaryAttrs['op']>(['gelu', 'exp', 'neg', 'square', 'rsqrt', 'sqrt']);
+
 export const unaryConfig: KernelConfig = {
   kernelName: 'Unary',
   kernelFunc: (args: { inputs: UnaryInputs; attrs: UnaryAttrs; backend: CpuBackend }) => {
@@ -35,6 +37,7 @@ export const unaryConfig: KernelConfig = {
       attrs: { op },
       backend,
     } = args;
+    if (!INLINE_OPS.has(op)) return referenceUnary.kernelFunc(args as never);
     const xs = values(x);
     const out = allocateUninitialized(Float32Array, xs.length);
     switch (op) {
@@ -54,11 +57,8 @@ export const unaryConfig: KernelConfig = {
       case 'rsqrt':
         for (let i = 0; i < xs.length; i++) out[i] = 1 / Math.sqrt(xs[i]!);
         break;
-      case 'sqrt':
+      default: // 'sqrt'
         for (let i = 0; i < xs.length; i++) out[i] = Math.sqrt(xs[i]!);
-        break;
-      default:
-        return referenceUnary.kernelFunc(args as never);
     }
     return output(out, x.shape);
   },
