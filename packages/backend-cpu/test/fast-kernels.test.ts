@@ -1,5 +1,5 @@
 // The WASM SIMD kernels against the reference kernels, kernel by kernel, on awkward shapes.
-import { type Backend, type Fp8Format, fp8, type KernelName, type TensorInfo } from '@octet/core';
+import { type Backend, FP8_FORMATS, type Fp8Format, fp8, type KernelName, type TensorInfo } from '@octet/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CpuBackend, createCpuBackend, createReferenceBackend } from '../src/index.js';
 
@@ -188,6 +188,50 @@ describe.each([1, 2])('fast CPU kernels, %i thread(s)', (threads) => {
       );
       expectClose(actual, expected, `step ${step}`);
     }
+  });
+
+  // Matrix × vector rewrites a weight's subnormal codes once it is resident (and a copy per call
+  // before that, or for another layout), while GEMMs must keep reading the original codes.
+  it.each(['e4m3fn', 'e5m2fnuz'] as const)('reads %s weights full of subnormal codes right in every layout and beside GEMMs', (format) => {
+    const [N, K] = [1100, 600]; // too large to be packed for a few rows: codes decoded in registers
+    const wc = randomCodes(N * K, format, 14);
+    const table = fp8.decodeTable(format);
+    const smallest = Math.min(...[...table].filter((v) => v > 0));
+    const smallestNormal = smallest * 2 ** FP8_FORMATS[format].mantissaBits;
+    const subnormals = wc.filter((code) => table[code] !== 0 && Math.abs(table[code]!) < smallestNormal).length;
+    expect(subnormals).toBeGreaterThan(N * K * 0.02);
+    const w = fast.write(wc, [N, K], 'uint8');
+    const wRef = reference.write(wc, [N, K], 'uint8');
+    const one = (backend: CpuBackend) => backend.write(Float32Array.of(1), [], 'float32');
+    const uses: [number, boolean][] = [
+      [1, true],
+      [1, true],
+      [3, true],
+      [2, false],
+      [9, true],
+      [9, true],
+      [1, false],
+      [1, true],
+      [12, false],
+      [4, false],
+    ];
+    for (const [step, [M, transposeB]] of uses.entries()) {
+      const depth = transposeB ? K : N;
+      const xc = randomCodes(M * depth, 'e4m3fn', 20 + step);
+      const attrs = { aFormat: 'e4m3fn', bFormat: format, transposeA: false, transposeB, alpha: 1 };
+      const inputs = (backend: CpuBackend, b: TensorInfo) => ({
+        a: backend.write(xc, [M, depth], 'uint8'),
+        b,
+        aScale: one(backend),
+        bScale: one(backend),
+      });
+      expectClose(
+        run(fast, 'ScaledMatMul', inputs(fast, w), attrs),
+        run(reference, 'ScaledMatMul', inputs(reference, wRef), attrs),
+        `use ${step}: ${M} row(s), transposeB ${transposeB}`,
+      );
+    }
+    fast.disposeData(w.dataId);
   });
 
   it('packs a weight that GEMMs reuse, with the same results as packing per call', () => {

@@ -1,4 +1,4 @@
 // AssemblyScript entry of the CPU backend's WASM kernels (built to dist/kernels.wasm).
 export { gelu, geluGrad } from './Gelu';
-export { gemmTile, hasSpecialCodes, matvecCols, matvecRows, packWeights } from './MatMul';
+export { countSubnormalCodes, gemmTile, hasSpecialCodes, matvecCols, matvecRows, packWeights, rewriteSubnormalCodes } from './MatMul';
 export { quantize } from './Quantize';

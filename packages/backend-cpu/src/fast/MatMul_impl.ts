@@ -4,7 +4,7 @@
  */
 import { fp8, type MatMulGeometry } from '@octet/core';
 import { allocateUninitialized } from '../base.js';
-import { GEMM_TILE_COLS, type Job, WASM_FORMAT, type WasmKernels } from './wasm-kernels.js';
+import { GEMM_TILE_COLS, type Job, type MatvecOperand, WASM_FORMAT, type WasmKernels } from './wasm-kernels.js';
 
 /** An operand: its values (f32, or FP8 codes in `format`) and the storage object they belong to. */
 export interface Operand {
@@ -152,13 +152,14 @@ function matvec(
 ): Float32Array {
   const { batch, M, N, K, aBatched, bBatched } = g;
   const format = WASM_FORMAT[b.format];
-  // A weight (shared by every batch) may stay in the memory between calls; batched operands are copied.
-  const weight = bBatched
+  // A weight (shared by every batch) may stay in the memory between calls, its subnormal codes
+  // rewritten (see `WasmKernels.matvecOperand`); batched operands are copied as they are.
+  const weight: MatvecOperand = bBatched
     ? (() => {
         const ptr = kernels.copyIn(b.values);
-        return { ptr, useTable: kernels.hasSpecialCodes(ptr, b.values.byteLength, format), owned: true };
+        return { ptr, useTable: kernels.hasSpecialCodes(ptr, b.values.byteLength, format), fixups: 0, owned: true };
       })()
-    : kernels.operand(b.key, b.values, format);
+    : kernels.matvecOperand(b.key, b.values, format, N, K, transposeB);
   let x = rowsOfA(a, aBatched ? batch : 1, M, K, transposeA);
   if (x === a.values && b.format !== 'f32' && !weight.useTable) x = x.slice(); // scaled in place below
   const post = prescale(x, b.format, weight.useTable);
@@ -187,11 +188,15 @@ function matvec(
       scale,
       post,
       useTable: weight.useTable,
+      fixups: weight.fixups,
     });
     return kernels.copyOut(cPtr, allocateUninitialized(Float32Array, batch * M * N));
   } finally {
     kernels.free(xPtr);
-    if (weight.owned) kernels.free(weight.ptr);
+    if (weight.owned) {
+      kernels.free(weight.ptr);
+      if (weight.fixups !== 0) kernels.free(weight.fixups);
+    }
     kernels.free(cPtr);
   }
 }

@@ -55,6 +55,7 @@ export interface KernelExports {
     scale: number,
     tables: number,
     useTable: number,
+    fixups: number,
     scratch: number,
   ): void;
   matvecCols(
@@ -71,8 +72,11 @@ export interface KernelExports {
     scale: number,
     tables: number,
     useTable: number,
+    fixups: number,
   ): void;
   hasSpecialCodes(src: number, n: number, format: number): number;
+  countSubnormalCodes(src: number, n: number, format: number): number;
+  rewriteSubnormalCodes(b: number, format: number, kContig: number, N: number, K: number, fixups: number): void;
   packWeights(b: number, format: number, kContig: number, N: number, K: number, dst: number, tables: number): void;
   gelu(x: number, out: number, n: number): void;
   geluGrad(dy: number, x: number, out: number, n: number): void;
@@ -138,6 +142,8 @@ export interface Job {
   /** Matrix × vector: the power of two each sum is multiplied by before `scale` (see wasm/MatMul.ts); 1 for GEMM. */
   post?: number;
   useTable: boolean;
+  /** Matrix × vector: where B's rewritten subnormal codes were (`WasmKernels.matvecOperand`), or 0. */
+  fixups?: number;
 }
 
 const KIND = { gemm: 1, matvecRows: 2, matvecCols: 3 } as const;
@@ -169,8 +175,9 @@ export function runTiles(kernels: KernelExports, control: Int32Array, floats: Fl
   const useTable = control[27]!;
   const scratch = control[28]! + thread * control[29]!;
   const bPacked = control[30]!;
-  const scale = floats[31]!;
-  const post = floats[32]!;
+  const fixups = control[31]!;
+  const scale = floats[32]!;
+  const post = floats[33]!;
   const perBatch = tilesM * tilesN;
   for (let t = Atomics.add(control, 4, 1); t < tiles; t = Atomics.add(control, 4, 1)) {
     const p = Math.floor(t / perBatch);
@@ -206,9 +213,9 @@ export function runTiles(kernels: KernelExports, control: Int32Array, floats: Fl
         scratch + 4096,
       );
     } else if (kind === 2) {
-      kernels.matvecRows(ap, M, bp, bFormat, cp, N, K, n0, n1, post, scale, tables, useTable, scratch);
+      kernels.matvecRows(ap, M, bp, bFormat, cp, N, K, n0, n1, post, scale, tables, useTable, fixups, scratch);
     } else {
-      kernels.matvecCols(ap, M, bp, bFormat, cp, N, K, n0, n1, post, scale, tables, useTable);
+      kernels.matvecCols(ap, M, bp, bFormat, cp, N, K, n0, n1, post, scale, tables, useTable, fixups);
     }
   }
 }
@@ -249,6 +256,26 @@ interface CachedOperand {
   ptr: number;
   bytes: number;
   useTable: boolean;
+  /** Set once matrix × vector has rewritten the codes' subnormals (ptr 0: it found none). */
+  fixups?: SubnormalFixups;
+}
+
+/** Where `rewriteSubnormalCodes` found subnormal codes (wasm/MatMul.ts), for one layout of the weight. */
+interface SubnormalFixups {
+  ptr: number;
+  bytes: number;
+  N: number;
+  K: number;
+  kContig: boolean;
+}
+
+/** A weight as matrix × vector reads it: its codes, and the fixups of their rewritten subnormals (or 0). */
+export interface MatvecOperand {
+  ptr: number;
+  useTable: boolean;
+  fixups: number;
+  /** Copied for this call: the caller frees `ptr` and `fixups`. */
+  owned: boolean;
 }
 
 /** A weight kept decoded and packed for the GEMM (`packWeights`), for one orientation. */
@@ -380,8 +407,9 @@ export class WasmKernels {
    */
   operand(key: object, values: ArrayBufferView, format: number): CachedOperand & { owned: boolean } {
     const cached = this.cache.get(key);
-    if (cached) return { ...cached, owned: false };
+    if (cached && !cached.fixups?.ptr) return { ...cached, owned: false };
     const ptr = this.copyIn(values);
+    if (cached) return { ptr, bytes: cached.bytes, useTable: cached.useTable, owned: true }; // the resident codes were rewritten
     const entry = { ptr, bytes: values.byteLength, useTable: this.hasSpecialCodes(ptr, values.byteLength, format) };
     if (!this.seenOnce.has(key)) {
       this.seenOnce.add(key);
@@ -423,6 +451,34 @@ export class WasmKernels {
     return entry.ptr;
   }
 
+  /**
+   * A weight's codes for matrix × vector: as `operand`, but with their subnormal codes rewritten
+   * and listed (wasm/MatMul.ts) for B stored N × K (`kContig`) or K × N, so the kernel's decode
+   * never makes a subnormal f32. A resident weight is rewritten once (later GEMMs get fresh copies).
+   */
+  matvecOperand(key: object, values: ArrayBufferView, format: number, N: number, K: number, kContig: boolean): MatvecOperand {
+    const cached = this.cache.get(key);
+    const fixups = cached?.fixups;
+    if (fixups && (fixups.ptr === 0 || (fixups.N === N && fixups.K === K && fixups.kContig === kContig))) {
+      return { ptr: cached.ptr, useTable: cached.useTable, fixups: fixups.ptr, owned: false };
+    }
+    const operand = this.operand(key, values, format);
+    if (format === 0 || operand.useTable) return { ptr: operand.ptr, useTable: operand.useTable, fixups: 0, owned: operand.owned };
+    const count = this.kernels.countSubnormalCodes(operand.ptr, N * K, format);
+    const rewritten: SubnormalFixups = { ptr: 0, bytes: 0, N, K, kContig };
+    if (count > 0) {
+      rewritten.bytes = (N + 1 + count) * 4;
+      rewritten.ptr = this.heap.alloc(rewritten.bytes);
+      this.kernels.rewriteSubnormalCodes(operand.ptr, format, kContig ? 1 : 0, N, K, rewritten.ptr);
+    }
+    if (!operand.owned) {
+      const entry = this.cache.get(key)!;
+      entry.fixups = rewritten;
+      this.cachedBytes += rewritten.bytes;
+    }
+    return { ptr: operand.ptr, useTable: false, fixups: rewritten.ptr, owned: operand.owned };
+  }
+
   /** Frees what the memory keeps for `key` (its storage was freed) at once, rather than when it is collected. */
   forget(key: object): void {
     for (const entry of [this.cache.get(key), this.packedCache.get(key)]) {
@@ -436,8 +492,12 @@ export class WasmKernels {
 
   private drop(entry: CachedOperand | PackedOperand): void {
     this.heap.free(entry.ptr);
-    if ('useTable' in entry) this.cachedBytes -= entry.bytes;
-    else this.packedBytes -= entry.bytes;
+    if (!('useTable' in entry)) {
+      this.packedBytes -= entry.bytes;
+      return;
+    }
+    this.cachedBytes -= entry.bytes + (entry.fixups?.bytes ?? 0);
+    if (entry.fixups?.ptr) this.heap.free(entry.fixups.ptr);
   }
 
   /** out[i] = gelu(x[i]) (wasm/Gelu.ts), on the calling thread; returns `out`. */
@@ -533,6 +593,7 @@ export class WasmKernels {
       SCRATCH,
       SCRATCH_BYTES,
       job.bPacked ? 1 : 0,
+      job.fixups ?? 0,
     ];
     control.set(words, JOB);
     this.floats[JOB + words.length] = job.scale;
