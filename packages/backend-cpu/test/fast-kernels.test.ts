@@ -234,6 +234,34 @@ describe.each([1, 2])('fast CPU kernels, %i thread(s)', (threads) => {
     fast.disposeData(w.dataId);
   });
 
+  // A decode step batches whatever sequences are running: a sequence's logits must not depend on
+  // which others share its step. One and two rows have kernels of their own (wasm/MatMul.ts).
+  it('computes each row of a packed weight bit for bit the same alone as in a batch', () => {
+    const [N, K] = [200, 300]; // N not a multiple of 32 or 16: the wide kernels' column tails too
+    const w = fast.write(randomCodes(N * K, 'e4m3fn', 15), [N, K], 'uint8');
+    const one = fast.write(Float32Array.of(1), [], 'float32');
+    const rows = randomCodes(9 * K, 'e4m3fn', 16);
+    const attrs = { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 };
+    const matmul = (first: number, count: number) =>
+      run(
+        fast,
+        'ScaledMatMul',
+        { a: fast.write(rows.subarray(first * K, (first + count) * K), [count, K], 'uint8'), b: w, aScale: one, bScale: one },
+        attrs,
+      );
+    const batch = matmul(0, 9);
+    expect(matmul(0, 9)).toEqual(batch); // the second use reads the weight packed
+    for (const [first, count] of [
+      [0, 1],
+      [8, 1],
+      [3, 2],
+      [4, 3],
+      [5, 4],
+    ]) {
+      expect(matmul(first!, count!), `rows ${first} … ${first! + count! - 1}`).toEqual(batch.subarray(first! * N, (first! + count!) * N));
+    }
+  });
+
   it('packs a weight that GEMMs reuse, with the same results as packing per call', () => {
     // Several K-blocks and column tiles, N not a multiple of 8; NaN codes in one weight; a weight
     // used both ways (as training uses it), an f32 weight, and a weight freed and replaced.

@@ -144,6 +144,77 @@ function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32,
   if (rows > 3) putRow(c + 3 * stride, c30, c31, cols, first);
 }
 
+/**
+ * C[1×32] (= or +=) row 0 of Apanel · four B panels (`kc` · 8 floats apart) over kc depths. A lone
+ * row in the 4×8 kernel would spend three quarters of its multiplies on padding; four panels keep
+ * as many independent sums in flight. Each lane sums in the 4×8 kernel's order: a row's values do
+ * not depend on the rows computed beside it.
+ */
+function kernel1x32(ap: usize, bp: usize, kc: i32, c: usize, first: bool): void {
+  const panel = <usize>kc << 5;
+  let c0 = f32x4.splat(0),
+    c1 = f32x4.splat(0),
+    c2 = f32x4.splat(0),
+    c3 = f32x4.splat(0),
+    c4 = f32x4.splat(0),
+    c5 = f32x4.splat(0),
+    c6 = f32x4.splat(0),
+    c7 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const a = v128.load32_splat(ap);
+    c0 = madd(c0, a, v128.load(bp));
+    c1 = madd(c1, a, v128.load(bp, 16));
+    c2 = madd(c2, a, v128.load(bp + panel));
+    c3 = madd(c3, a, v128.load(bp + panel, 16));
+    c4 = madd(c4, a, v128.load(bp + 2 * panel));
+    c5 = madd(c5, a, v128.load(bp + 2 * panel, 16));
+    c6 = madd(c6, a, v128.load(bp + 3 * panel));
+    c7 = madd(c7, a, v128.load(bp + 3 * panel, 16));
+    ap += 16;
+    bp += 32;
+  }
+  putRow(c, c0, c1, 8, first);
+  putRow(c + 32, c2, c3, 8, first);
+  putRow(c + 64, c4, c5, 8, first);
+  putRow(c + 96, c6, c7, 8, first);
+}
+
+/** C[2×16] (= or +=) rows 0 and 1 of Apanel · two B panels over kc depths; see `kernel1x32`. */
+function kernel2x16(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, first: bool): void {
+  const panel = <usize>kc << 5;
+  let c00 = f32x4.splat(0),
+    c01 = f32x4.splat(0),
+    c02 = f32x4.splat(0),
+    c03 = f32x4.splat(0),
+    c10 = f32x4.splat(0),
+    c11 = f32x4.splat(0),
+    c12 = f32x4.splat(0),
+    c13 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    const b2 = v128.load(bp + panel);
+    const b3 = v128.load(bp + panel, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(c00, a, b0);
+    c01 = madd(c01, a, b1);
+    c02 = madd(c02, a, b2);
+    c03 = madd(c03, a, b3);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(c10, a, b0);
+    c11 = madd(c11, a, b1);
+    c12 = madd(c12, a, b2);
+    c13 = madd(c13, a, b3);
+    ap += 16;
+    bp += 32;
+  }
+  const row1 = c + (<usize>ldc << 2);
+  putRow(c, c00, c01, 8, first);
+  putRow(c + 32, c02, c03, 8, first);
+  putRow(row1, c10, c11, 8, first);
+  putRow(row1 + 32, c12, c13, 8, first);
+}
+
 /** Floats before K-block `k0` of a whole packed B: each earlier block holds KC depths of every panel. */
 @inline
 function packedBlockOffset(N: i32, k0: i32): usize {
@@ -202,7 +273,15 @@ export function gemmTile(
       const rows = min(4, m1 - m);
       packA(a, aFormat, aKContig, M, K, m, rows, k0, kc, packedA, tables);
       const cRow = c + ((<usize>m * <usize>N + <usize>n0) << 2);
-      for (let j = 0; j < cols; j += 8) {
+      // One or two rows (a decode step's few sequences) go several panels at a time while whole ones are left.
+      const wide = rows === 1 ? 32 : rows === 2 ? 16 : 0;
+      let j = 0;
+      for (; wide > 0 && cols - j >= wide; j += wide) {
+        const panel = panels + ((<usize>(j >> 3) * <usize>kc) << 5);
+        if (rows === 1) kernel1x32(packedA, panel, kc, cRow + (<usize>j << 2), first);
+        else kernel2x16(packedA, panel, kc, cRow + (<usize>j << 2), N, first);
+      }
+      for (; j < cols; j += 8) {
         kernel4x8(packedA, panels + ((<usize>(j >> 3) * <usize>kc) << 5), kc, cRow + (<usize>j << 2), N, rows, min(8, cols - j), first);
       }
     }
