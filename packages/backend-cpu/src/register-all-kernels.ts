@@ -4,6 +4,7 @@ import { binaryConfig as fastBinaryConfig } from './fast/Binary.js';
 import { matMulConfig as fastMatMulConfig } from './fast/MatMul.js';
 import { quantizeConfig as fastQuantizeConfig } from './fast/Quantize.js';
 import { scaledMatMulConfig as fastScaledMatMulConfig } from './fast/ScaledMatMul.js';
+import { softmaxConfig as fastSoftmaxConfig } from './fast/Softmax.js';
 import { geluGradConfig as fastGeluGradConfig, unaryConfig as fastUnaryConfig } from './fast/Unary.js';
 import { affineConfig } from './kernels/Affine.js';
 import { binaryConfig } from './kernels/Binary.js';
@@ -54,7 +55,7 @@ export const CPU_KERNELS: readonly KernelConfig[] = [
 ];
 
 /**
- * The fast kernels: WASM SIMD matmuls, GELU and FP8 quantization (each falls back to its
+ * The fast kernels: WASM SIMD matmuls, GELU, softmax and FP8 quantization (each falls back to its
  * reference twin when the backend has no WASM module), and Binary and Unary loops V8 can inline.
  */
 const FAST_KERNELS: readonly KernelConfig[] = [
@@ -64,6 +65,7 @@ const FAST_KERNELS: readonly KernelConfig[] = [
   fastBinaryConfig,
   fastUnaryConfig,
   fastGeluGradConfig,
+  fastSoftmaxConfig,
 ];
 
 /** The reference list with the hot kernels replaced by their WASM SIMD versions. */

@@ -413,6 +413,32 @@ describe('fast Unary and GeluGrad', () => {
   });
 });
 
+describe('fast Softmax', () => {
+  const reference = createReferenceBackend();
+  const fast = createCpuBackend({ threads: 1 });
+  afterAll(() => fast.wasm?.terminate());
+
+  // Rows of every width up to 67 (the SIMD loops' tails), attention-like masks (−1e30), values far
+  // enough apart that some exponentials are f32 subnormals or 0, and rows holding NaN or ±∞.
+  it.each([false, true])('equals the reference bit for bit (causal %s)', (causal) => {
+    expect(fast.wasm).not.toBeNull();
+    for (let width = 1; width <= 67; width++) {
+      for (const queries of causal ? [1, Math.min(width, 5), width] : [3]) {
+        const shape = [2, queries, width];
+        const xs = Float32Array.from(randomF32(2 * queries * width, 30 + width), (v, i) =>
+          i % 7 === 3 ? -1e30 : v * (i % 5 === 0 ? 120 : 8),
+        );
+        if (width > 10) xs.set([Number.NaN, 0], width); // row 1
+        if (width > 10 && queries > 2) xs.set([Number.NEGATIVE_INFINITY], 2 * width);
+        if (width > 10 && queries > 3) xs.set([Number.POSITIVE_INFINITY, 1], 3 * width + 2);
+        const input = (backend: CpuBackend) => ({ x: backend.write(xs, shape, 'float32') });
+        const expected = run(reference, 'Softmax', input(reference), { causal });
+        expect(run(fast, 'Softmax', input(fast), { causal }), `width ${width}, ${queries} queries`).toEqual(expected);
+      }
+    }
+  });
+});
+
 describe('fast Quantize', () => {
   const reference = createReferenceBackend();
   const fast = createCpuBackend({ threads: 1 });

@@ -80,6 +80,7 @@ export interface KernelExports {
   packWeights(b: number, format: number, kContig: number, N: number, K: number, dst: number, tables: number): void;
   gelu(x: number, out: number, n: number): void;
   geluGrad(dy: number, x: number, out: number, n: number): void;
+  softmax(x: number, out: number, rows: number, width: number, queries: number, causal: number): void;
   quantize(
     x: number,
     n: number,
@@ -508,6 +509,13 @@ export class WasmKernels {
   /** out[i] = dy[i] · gelu′(x[i]) (wasm/Gelu.ts), on the calling thread; returns `out`. */
   geluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): Float32Array {
     return this.elementwise([dy, x], out, (ptrs, outPtr) => this.kernels.geluGrad(ptrs[0]!, ptrs[1]!, outPtr, out.length));
+  }
+
+  /** Softmax of each `width`-long row of x into `out` (wasm/Softmax.ts; `queries` as kernels/Softmax.ts), on the calling thread. */
+  softmax(x: Float32Array, out: Float32Array, width: number, queries: number, causal: boolean): Float32Array {
+    return this.elementwise([x], out, (ptrs, outPtr) =>
+      this.kernels.softmax(ptrs[0]!, outPtr, out.length / width, width, queries, causal ? 1 : 0),
+    );
   }
 
   /** FP8 codes of x · scale (wasm/Quantize.ts: the codes of core's codec), on the calling thread. */

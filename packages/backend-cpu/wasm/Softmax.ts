@@ -1,0 +1,54 @@
+// AssemblyScript: softmax over the last axis, as kernels/Softmax.ts computes it (f64 exponentials
+// stored as f32, their f64 sum taken in order, each stored value times 1 / sum), with e^t from
+// wasm/Exp.ts: the same f32 values but for the rare one within an ulp of a rounding boundary.
+
+import { expLanes, loadPair, storePair } from './Exp';
+
+/** The largest of x[0 … n) (NaN if any is NaN, −∞ when n is 0), four at a time. */
+@inline
+function rowMax(x: usize, n: i32): f32 {
+  let lanes = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) lanes = f32x4.max(lanes, v128.load(x + (<usize>j << 2)));
+  let largest = max(max(f32x4.extract_lane(lanes, 0), f32x4.extract_lane(lanes, 1)), max(f32x4.extract_lane(lanes, 2), f32x4.extract_lane(lanes, 3)));
+  for (; j < n; j++) largest = max(largest, load<f32>(x + (<usize>j << 2)));
+  return largest;
+}
+
+/**
+ * out = softmax of each row of x (rows × width f32). `causal`: row r is query r mod `queries` of
+ * a block whose last query sees every key, so it sees keys 0 … (r mod queries) + width − queries;
+ * the rest of its row is 0.
+ */
+export function softmax(x: usize, out: usize, rows: i32, width: i32, queries: i32, causal: bool): void {
+  for (let r = 0; r < rows; r++) {
+    const offset = (<usize>r * <usize>width) << 2;
+    const src = x + offset;
+    const dst = out + offset;
+    const visible = causal ? max(0, min(width, (r % queries) + (width - queries) + 1)) : width;
+    const shift = f64x2.splat(<f64>rowMax(src, visible));
+    let total: f64 = 0;
+    let j = 0;
+    for (; j + 4 <= visible; j += 4) {
+      // Two pairs per turn so their exponentials overlap; the sum stays in the reference's order.
+      const a = expLanes(f64x2.sub(loadPair(src, j), shift));
+      const b = expLanes(f64x2.sub(loadPair(src, j + 2), shift));
+      storePair(dst, j, a);
+      storePair(dst, j + 2, b);
+      total += f64x2.extract_lane(a, 0);
+      total += f64x2.extract_lane(a, 1);
+      total += f64x2.extract_lane(b, 0);
+      total += f64x2.extract_lane(b, 1);
+    }
+    for (; j < visible; j++) {
+      const e = f64x2.extract_lane(expLanes(f64x2.splat(<f64>load<f32>(src + (<usize>j << 2)) - f64x2.extract_lane(shift, 0))), 0);
+      store<f32>(dst + (<usize>j << 2), <f32>e);
+      total += e;
+    }
+    const inverse = f64x2.splat(1 / total);
+    j = 0;
+    for (; j + 2 <= visible; j += 2) storePair(dst, j, f64x2.mul(loadPair(dst, j), inverse));
+    if (j < visible) store<f32>(dst + (<usize>j << 2), <f32>(<f64>load<f32>(dst + (<usize>j << 2)) * f64x2.extract_lane(inverse, 0)));
+    if (visible < width) memory.fill(dst + (<usize>visible << 2), 0, <usize>(width - visible) << 2);
+  }
+}
