@@ -5,6 +5,7 @@ import { matMulConfig as fastMatMulConfig } from './fast/MatMul.js';
 import { quantizeConfig as fastQuantizeConfig } from './fast/Quantize.js';
 import { scaledMatMulConfig as fastScaledMatMulConfig } from './fast/ScaledMatMul.js';
 import { softmaxConfig as fastSoftmaxConfig } from './fast/Softmax.js';
+import { softmaxCrossEntropyConfig as fastSoftmaxCrossEntropyConfig } from './fast/SoftmaxCrossEntropy.js';
 import { geluGradConfig as fastGeluGradConfig, unaryConfig as fastUnaryConfig } from './fast/Unary.js';
 import { affineConfig } from './kernels/Affine.js';
 import { binaryConfig } from './kernels/Binary.js';
@@ -55,8 +56,9 @@ export const CPU_KERNELS: readonly KernelConfig[] = [
 ];
 
 /**
- * The fast kernels: WASM SIMD matmuls, GELU, softmax and FP8 quantization (each falls back to its
- * reference twin when the backend has no WASM module), and Binary and Unary loops V8 can inline.
+ * The fast kernels: WASM SIMD matmuls, GELU, softmax, cross-entropy and FP8 quantization (each
+ * falls back to its reference twin when the backend has no WASM module), and Binary and Unary
+ * loops V8 can inline.
  */
 const FAST_KERNELS: readonly KernelConfig[] = [
   fastMatMulConfig,
@@ -66,6 +68,7 @@ const FAST_KERNELS: readonly KernelConfig[] = [
   fastUnaryConfig,
   fastGeluGradConfig,
   fastSoftmaxConfig,
+  fastSoftmaxCrossEntropyConfig,
 ];
 
 /** The reference list with the hot kernels replaced by their WASM SIMD versions. */

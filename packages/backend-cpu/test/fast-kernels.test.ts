@@ -439,6 +439,37 @@ describe('fast Softmax', () => {
   });
 });
 
+describe('fast SoftmaxCrossEntropy', () => {
+  const reference = createReferenceBackend();
+  const fast = createCpuBackend({ threads: 1 });
+  afterAll(() => fast.wasm?.terminate());
+
+  it('equals the reference bit for bit, rows holding NaN or ±∞ included', () => {
+    for (const vocab of [3, 17, 64, 67, 256]) {
+      const rows = 40;
+      const xs = Float32Array.from(randomF32(rows * vocab, 40 + vocab), (v, i) => v * (i % 5 === 0 ? 90 : 6));
+      xs.set([Number.NaN], vocab);
+      xs.set([Number.POSITIVE_INFINITY], 2 * vocab + 1);
+      xs.set([Number.NEGATIVE_INFINITY], 3 * vocab + 2);
+      const targets = Int32Array.from({ length: rows }, (_, r) => (r * 7) % vocab);
+      const inputs = (backend: CpuBackend) => ({
+        logits: backend.write(xs, [rows, vocab], 'float32'),
+        targets: backend.write(targets, [rows], 'int32'),
+      });
+      const expected = run(reference, 'SoftmaxCrossEntropy', inputs(reference), {});
+      expect(run(fast, 'SoftmaxCrossEntropy', inputs(fast), {}), `vocab ${vocab}`).toEqual(expected);
+    }
+  });
+
+  it('names a target outside the vocabulary', () => {
+    const inputs = {
+      logits: fast.write(randomF32(4 * 32, 41), [4, 32], 'float32'),
+      targets: fast.write(Int32Array.of(0, 1, 32, 2), [4], 'int32'),
+    };
+    expect(() => run(fast, 'SoftmaxCrossEntropy', inputs, {})).toThrow(/target.*32.*\[0, 32\)/);
+  });
+});
+
 describe('fast Quantize', () => {
   const reference = createReferenceBackend();
   const fast = createCpuBackend({ threads: 1 });

@@ -16,6 +16,35 @@ function rowMax(x: usize, n: i32): f32 {
 }
 
 /**
+ * Σ e^(x[j] − shift) over j < n in f64, added in order as the reference adds them; with `keep`,
+ * each e^(x[j] − shift) also goes to dst[j] as f32. Two pairs per turn so their exponentials overlap.
+ */
+@inline
+function sumExp(src: usize, n: i32, shift: f64, keep: bool, dst: usize): f64 {
+  const shifts = f64x2.splat(shift);
+  let total: f64 = 0;
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const a = expLanes(f64x2.sub(loadPair(src, j), shifts));
+    const b = expLanes(f64x2.sub(loadPair(src, j + 2), shifts));
+    if (keep) {
+      storePair(dst, j, a);
+      storePair(dst, j + 2, b);
+    }
+    total += f64x2.extract_lane(a, 0);
+    total += f64x2.extract_lane(a, 1);
+    total += f64x2.extract_lane(b, 0);
+    total += f64x2.extract_lane(b, 1);
+  }
+  for (; j < n; j++) {
+    const e = f64x2.extract_lane(expLanes(f64x2.splat(<f64>load<f32>(src + (<usize>j << 2)) - shift)), 0);
+    if (keep) store<f32>(dst + (<usize>j << 2), <f32>e);
+    total += e;
+  }
+  return total;
+}
+
+/**
  * out = softmax of each row of x (rows × width f32). `causal`: row r is query r mod `queries` of
  * a block whose last query sees every key, so it sees keys 0 … (r mod queries) + width − queries;
  * the rest of its row is 0.
@@ -26,29 +55,27 @@ export function softmax(x: usize, out: usize, rows: i32, width: i32, queries: i3
     const src = x + offset;
     const dst = out + offset;
     const visible = causal ? max(0, min(width, (r % queries) + (width - queries) + 1)) : width;
-    const shift = f64x2.splat(<f64>rowMax(src, visible));
-    let total: f64 = 0;
-    let j = 0;
-    for (; j + 4 <= visible; j += 4) {
-      // Two pairs per turn so their exponentials overlap; the sum stays in the reference's order.
-      const a = expLanes(f64x2.sub(loadPair(src, j), shift));
-      const b = expLanes(f64x2.sub(loadPair(src, j + 2), shift));
-      storePair(dst, j, a);
-      storePair(dst, j + 2, b);
-      total += f64x2.extract_lane(a, 0);
-      total += f64x2.extract_lane(a, 1);
-      total += f64x2.extract_lane(b, 0);
-      total += f64x2.extract_lane(b, 1);
-    }
-    for (; j < visible; j++) {
-      const e = f64x2.extract_lane(expLanes(f64x2.splat(<f64>load<f32>(src + (<usize>j << 2)) - f64x2.extract_lane(shift, 0))), 0);
-      store<f32>(dst + (<usize>j << 2), <f32>e);
-      total += e;
-    }
+    const total = sumExp(src, visible, <f64>rowMax(src, visible), true, dst);
     const inverse = f64x2.splat(1 / total);
-    j = 0;
+    let j = 0;
     for (; j + 2 <= visible; j += 2) storePair(dst, j, f64x2.mul(loadPair(dst, j), inverse));
     if (j < visible) store<f32>(dst + (<usize>j << 2), <f32>(<f64>load<f32>(dst + (<usize>j << 2)) * f64x2.extract_lane(inverse, 0)));
     if (visible < width) memory.fill(dst + (<usize>visible << 2), 0, <usize>(width - visible) << 2);
+  }
+}
+
+/**
+ * For each row of x (rows × width f32): its largest value, and Σ e^(x − largest) in f64 taken in
+ * order, as kernels/SoftmaxCrossEntropy.ts sums them (the caller takes the log). `out` holds
+ * `rows` pairs of f64: largest, sum.
+ */
+export function logSumExpParts(x: usize, rows: i32, width: i32, out: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const src = x + ((<usize>r * <usize>width) << 2);
+    const largest = rowMax(src, width);
+    const total = sumExp(src, width, <f64>largest, false, 0);
+    const at = out + (<usize>r << 4);
+    store<f64>(at, <f64>largest);
+    store<f64>(at, total, 8);
   }
 }

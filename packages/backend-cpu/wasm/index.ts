@@ -2,4 +2,4 @@
 export { gelu, geluGrad } from './Gelu';
 export { countSubnormalCodes, gemmTile, hasSpecialCodes, matvecCols, matvecRows, packWeights, rewriteSubnormalCodes } from './MatMul';
 export { quantize } from './Quantize';
-export { softmax } from './Softmax';
+export { logSumExpParts, softmax } from './Softmax';

@@ -81,6 +81,7 @@ export interface KernelExports {
   gelu(x: number, out: number, n: number): void;
   geluGrad(dy: number, x: number, out: number, n: number): void;
   softmax(x: number, out: number, rows: number, width: number, queries: number, causal: number): void;
+  logSumExpParts(x: number, rows: number, width: number, out: number): void;
   quantize(
     x: number,
     n: number,
@@ -516,6 +517,22 @@ export class WasmKernels {
     return this.elementwise([x], out, (ptrs, outPtr) =>
       this.kernels.softmax(ptrs[0]!, outPtr, out.length / width, width, queries, causal ? 1 : 0),
     );
+  }
+
+  /** Per `width`-long row of x: its largest value and Σ e^(x − largest), as pairs (wasm/Softmax.ts), on the calling thread. */
+  logSumExpParts(x: Float32Array, width: number): Float64Array {
+    const rows = x.length / width;
+    const parts = new Float64Array(2 * rows);
+    const xPtr = this.copyIn(x);
+    const outPtr = this.heap.alloc(parts.byteLength);
+    try {
+      this.kernels.logSumExpParts(xPtr, rows, width, outPtr);
+      parts.set(new Float64Array(this.memory.buffer, outPtr, parts.length));
+      return parts;
+    } finally {
+      this.heap.free(xPtr);
+      this.heap.free(outPtr);
+    }
   }
 
   /** FP8 codes of x · scale (wasm/Quantize.ts: the codes of core's codec), on the calling thread. */
