@@ -17,26 +17,41 @@ function rowMax(x: usize, n: i32): f32 {
 
 /**
  * Σ e^(x[j] − shift) over j < n in f64, added in order as the reference adds them; with `keep`,
- * each e^(x[j] − shift) also goes to dst[j] as f32. Two pairs per turn so their exponentials overlap.
+ * each e^(x[j] − shift) also goes to dst[j] as f32.
  */
 @inline
 function sumExp(src: usize, n: i32, shift: f64, keep: bool, dst: usize): f64 {
   const shifts = f64x2.splat(shift);
   let total: f64 = 0;
   let j = 0;
-  for (; j + 4 <= n; j += 4) {
+  for (; j + 8 <= n; j += 8) {
+    // Four pairs per turn: each exponential is a long chain of dependent steps, so they must overlap.
     const a = expLanes(f64x2.sub(loadPair(src, j), shifts));
     const b = expLanes(f64x2.sub(loadPair(src, j + 2), shifts));
+    const c = expLanes(f64x2.sub(loadPair(src, j + 4), shifts));
+    const d = expLanes(f64x2.sub(loadPair(src, j + 6), shifts));
     if (keep) {
       storePair(dst, j, a);
       storePair(dst, j + 2, b);
+      storePair(dst, j + 4, c);
+      storePair(dst, j + 6, d);
     }
     total += f64x2.extract_lane(a, 0);
     total += f64x2.extract_lane(a, 1);
     total += f64x2.extract_lane(b, 0);
     total += f64x2.extract_lane(b, 1);
+    total += f64x2.extract_lane(c, 0);
+    total += f64x2.extract_lane(c, 1);
+    total += f64x2.extract_lane(d, 0);
+    total += f64x2.extract_lane(d, 1);
   }
-  for (; j < n; j++) {
+  for (; j + 2 <= n; j += 2) {
+    const a = expLanes(f64x2.sub(loadPair(src, j), shifts));
+    if (keep) storePair(dst, j, a);
+    total += f64x2.extract_lane(a, 0);
+    total += f64x2.extract_lane(a, 1);
+  }
+  if (j < n) {
     const e = f64x2.extract_lane(expLanes(f64x2.splat(<f64>load<f32>(src + (<usize>j << 2)) - shift)), 0);
     if (keep) store<f32>(dst + (<usize>j << 2), <f32>e);
     total += e;

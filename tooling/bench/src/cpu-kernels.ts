@@ -217,9 +217,9 @@ async function matvecRows(fast: CpuBackend): Promise<string[]> {
 }
 
 /**
- * The kernels of a small model's decode step, fast against reference: µs per call, each the median
- * of runs of 200 calls. Weights are reused from call to call, as in evaluation (so the fast GEMM
- * reads them packed).
+ * Kernels of the small model's decode steps and training, fast against reference: µs per call,
+ * each the median of runs of 200 calls. Weights are reused from call to call, as in evaluation
+ * (so the fast GEMM reads them packed).
  */
 async function stepKernelRows(fast: CpuBackend, reference: CpuBackend): Promise<string[]> {
   const CALLS = 200;
@@ -264,6 +264,17 @@ async function stepKernelRows(fast: CpuBackend, reference: CpuBackend): Promise<
     const inputs = { x: backend.write(values, [values.length], 'float32'), scale: backend.write(Float32Array.of(0.3), [], 'float32') };
     return run(backend, 'Quantize', inputs, { format: 'e4m3fn', saturate: true });
   });
+  // Attention over a 32-token prompt (4 heads), and the training loss of a batch (8 × 128 rows, vocab 256).
+  const scores = randomF32(4 * 32 * 32, 9).map((v) => 4 * v);
+  await timeOne('causal softmax, 4 × 32 × 32', (backend) =>
+    run(backend, 'Softmax', { x: backend.write(scores, [1, 4, 32, 32], 'float32') }, { causal: true }),
+  );
+  const logits = randomF32(1024 * 256, 10).map((v) => 4 * v);
+  const targets = Int32Array.from({ length: 1024 }, (_, i) => (i * 37) % 256);
+  await timeOne('cross-entropy, 1024 rows × 256', (backend) => {
+    const inputs = { logits: backend.write(logits, [1024, 256], 'float32'), targets: backend.write(targets, [1024], 'int32') };
+    return run(backend, 'SoftmaxCrossEntropy', inputs, {});
+  });
   return rows;
 }
 
@@ -303,7 +314,7 @@ export async function run(): Promise<void> {
   for (const row of await matmulRows(fast)) console.log(row);
   for (const row of await matvecRows(fast)) console.log(row);
   console.log();
-  console.log('Kernels of a decode step (µs per call)');
+  console.log('Kernels of decoding and training (µs per call)');
   console.log('| work | fast kernels | reference kernels | fast / reference |');
   console.log('|---|---|---|---|');
   for (const row of await stepKernelRows(fast, reference)) console.log(row);
