@@ -5,7 +5,8 @@ const LOG2E: f64 = 1.4426950408889634;
 const LN2_HI: f64 = 6.93147180369123816490e-1;
 const LN2_LO: f64 = 1.90821492927058770002e-10;
 // Past these e^t is taken as +∞ or 0: above, e^t overflows f64 soon after (and f32 long before);
-// below, e^t is under f64's least normal number, 0 once rounded to f32 (and 1 + e^t is 1).
+// below, e^t is about f64's least normal number or less: 0 once rounded to f32, and nothing beside
+// the 1 it is added to (GELU's 1 + e^t, a softmax row's sum, which holds e^0 for its maximum).
 const EXP_HIGH: f64 = 709;
 const EXP_LOW: f64 = -708;
 

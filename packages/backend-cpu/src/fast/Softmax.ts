@@ -5,7 +5,7 @@ import { softmaxConfig as referenceSoftmax } from '../kernels/Softmax.js';
 /** Shorter inputs stay in JavaScript (the copies in and out of WASM memory would cost more). */
 const MIN_WASM_ELEMENTS = 64;
 
-/** Softmax over the last axis in WASM (wasm/Softmax.ts): the reference's arithmetic, exponentials two at a time. */
+/** Softmax over the last axis in WASM (wasm/Softmax.ts): the reference's arithmetic, exponentials in f64 lanes. */
 export const softmaxConfig: KernelConfig = {
   kernelName: 'Softmax',
   kernelFunc: (args: { inputs: SoftmaxInputs; attrs: SoftmaxAttrs; backend: CpuBackend }) => {
