@@ -1,5 +1,6 @@
 /** The CPU backend's kernels, as one explicit list. */
 import type { KernelConfig } from '@octet/core';
+import { affineConfig as fastAffineConfig } from './fast/Affine.js';
 import { binaryConfig as fastBinaryConfig } from './fast/Binary.js';
 import { matMulConfig as fastMatMulConfig } from './fast/MatMul.js';
 import { quantizeConfig as fastQuantizeConfig } from './fast/Quantize.js';
@@ -56,9 +57,9 @@ export const CPU_KERNELS: readonly KernelConfig[] = [
 ];
 
 /**
- * The fast kernels: WASM SIMD matmuls, GELU, softmax, cross-entropy and FP8 quantization (each
- * falls back to its reference twin when the backend has no WASM module), and Binary and Unary
- * loops V8 can inline.
+ * The fast kernels: WASM SIMD matmuls, GELU, softmax, cross-entropy, FP8 quantization and, for
+ * large arrays, the elementwise arithmetic (each falls back to its reference twin when the backend
+ * has no WASM module), and Binary and Unary loops V8 can inline for the rest.
  */
 const FAST_KERNELS: readonly KernelConfig[] = [
   fastMatMulConfig,
@@ -69,6 +70,7 @@ const FAST_KERNELS: readonly KernelConfig[] = [
   fastGeluGradConfig,
   fastSoftmaxConfig,
   fastSoftmaxCrossEntropyConfig,
+  fastAffineConfig,
 ];
 
 /** The reference list with the hot kernels replaced by their WASM SIMD versions. */

@@ -347,15 +347,70 @@ describe('fast Binary', () => {
       [1, 6],
     ],
     [[0, 3], [3]],
+    // From 16,384 outputs on the WASM kernel: every layout it covers, either side broadcast, and one it does not.
+    [
+      [256, 67],
+      [256, 67],
+    ],
+    [[256, 67], []],
+    [[], [256, 67]],
+    [[8, 32, 67], [67]],
+    [[67], [8, 32, 67]],
+    [
+      [8, 32, 67],
+      [1, 1, 67],
+    ],
+    [
+      [8, 32, 67],
+      [8, 32, 1],
+    ],
+    [
+      [8, 32, 1],
+      [8, 32, 67],
+    ],
+    [
+      [8, 32, 67],
+      [32, 1],
+    ],
   ];
   it.each(['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow'])('%s equals the reference bit for bit under broadcasting', (op) => {
+    expect(fast.wasm).not.toBeNull();
     for (const [sa, sb] of pairs) {
-      const av = randomF32(size(sa), 11);
-      const bv = randomF32(size(sb), 12);
+      const av = withSpecialValues(randomF32(size(sa), 11));
+      const bv = withSpecialValues(randomF32(size(sb), 12));
       if (bv.length > 2) bv[1] = Number.NaN;
       const inputs = (backend: CpuBackend) => ({ a: backend.write(av, sa, 'float32'), b: backend.write(bv, sb, 'float32') });
-      expect(run(fast, 'Binary', inputs(fast), { op })).toEqual(run(reference, 'Binary', inputs(reference), { op }));
+      expect(run(fast, 'Binary', inputs(fast), { op }), `${sa} ${op} ${sb}`).toEqual(run(reference, 'Binary', inputs(reference), { op }));
     }
+  });
+});
+
+/** Every 7th value replaced by one that tests rounding and the ends of f32: zeros, subnormals, huge, ±∞, NaN. */
+function withSpecialValues(values: Float32Array): Float32Array {
+  const specials = [0, -0, 1e-40, -3e-39, 1e-45, 3e38, -3.4e38, 1 / 3, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN];
+  return values.map((v, i) => (i % 7 === 3 ? specials[((i / 7) % specials.length) | 0]! : v * (i % 3 === 0 ? 1e6 : 1)));
+}
+
+describe('fast elementwise kernels on large arrays (WASM)', () => {
+  const reference = createReferenceBackend();
+  const fast = createCpuBackend({ threads: 1 });
+  afterAll(() => fast.wasm?.terminate());
+  const xs = withSpecialValues(Float32Array.from(randomF32(17_003, 50), (v) => (Math.abs(v) < 0.5 ? v : v * 40)));
+
+  it.each(['neg', 'square', 'sqrt', 'rsqrt', 'exp', 'relu'])('Unary %s equals the reference bit for bit', (op) => {
+    expect(fast.wasm).not.toBeNull();
+    const input = (backend: CpuBackend) => ({ x: backend.write(xs, [xs.length], 'float32') });
+    expect(run(fast, 'Unary', input(fast), { op })).toEqual(run(reference, 'Unary', input(reference), { op }));
+  });
+
+  it.each([
+    [0.1, 1 / 3],
+    [-2.5, 0],
+    [1e-30, 7],
+    [3e38, -1e38],
+  ])('Affine x · %d + %d equals the reference bit for bit (scale and shift not f32 values)', (scale, shift) => {
+    const input = (backend: CpuBackend) => ({ x: backend.write(xs, [xs.length], 'float32') });
+    expect(run(fast, 'Affine', input(fast), { scale, shift })).toEqual(run(reference, 'Affine', input(reference), { scale, shift }));
   });
 });
 

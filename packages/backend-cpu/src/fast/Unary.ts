@@ -7,6 +7,9 @@ const CUBIC = 0.044715;
 
 /** Shorter arrays stay in JavaScript (the copies in and out of WASM memory would cost more). */
 const MIN_WASM_ELEMENTS = 64;
+/** ...and for the cheap ops (wasm/Elementwise.ts), shorter than this, as in fast/Binary.ts. */
+const MIN_WASM_ELEMENTWISE = 16384;
+const WASM_UNARY: Partial<Record<UnaryAttrs['op'], number>> = { neg: 0, square: 1, sqrt: 2, rsqrt: 3 };
 
 /**
  * tanh-GELU with one exp instead of Math.tanh (the reference's cost in training and decoding):
@@ -40,6 +43,9 @@ export const unaryConfig: KernelConfig = {
     if (!INLINE_OPS.has(op)) return referenceUnary.kernelFunc(args as never);
     const xs = values(x);
     const out = allocateUninitialized(Float32Array, xs.length);
+    const wasmOp = WASM_UNARY[op];
+    if (backend.wasm && wasmOp !== undefined && xs.length >= MIN_WASM_ELEMENTWISE)
+      return output(backend.wasm.unary(wasmOp, xs, out), x.shape);
     switch (op) {
       case 'gelu':
         if (backend.wasm && xs.length >= MIN_WASM_ELEMENTS) backend.wasm.gelu(xs, out);

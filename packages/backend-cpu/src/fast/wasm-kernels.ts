@@ -82,6 +82,19 @@ export interface KernelExports {
   geluGrad(dy: number, x: number, out: number, n: number): void;
   softmax(x: number, out: number, rows: number, width: number, queries: number, causal: number): void;
   logSumExpParts(x: number, rows: number, width: number, out: number): void;
+  binary(
+    op: number,
+    full: number,
+    part: number,
+    out: number,
+    rows: number,
+    n: number,
+    partRowStep: number,
+    partStep: number,
+    swap: number,
+  ): void;
+  affine(x: number, out: number, n: number, scale: number, shift: number): void;
+  unary(op: number, x: number, out: number, n: number): void;
   quantize(
     x: number,
     n: number,
@@ -510,6 +523,32 @@ export class WasmKernels {
   /** out[i] = dy[i] · gelu′(x[i]) (wasm/Gelu.ts), on the calling thread; returns `out`. */
   geluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): Float32Array {
     return this.elementwise([dy, x], out, (ptrs, outPtr) => this.kernels.geluGrad(ptrs[0]!, ptrs[1]!, outPtr, out.length));
+  }
+
+  /**
+   * out = full op part with `part` broadcast as wasm/Elementwise.ts describes (rows × n values;
+   * op 0 add, 1 sub, 2 mul, 3 div; `swap`: part op full), on the calling thread; returns `out`.
+   */
+  binary(
+    op: number,
+    full: Float32Array,
+    part: Float32Array,
+    out: Float32Array,
+    { rows, n, partRowStep, partStep, swap }: { rows: number; n: number; partRowStep: number; partStep: number; swap: boolean },
+  ): Float32Array {
+    return this.elementwise([full, part], out, (ptrs, outPtr) =>
+      this.kernels.binary(op, ptrs[0]!, ptrs[1]!, outPtr, rows, n, partRowStep, partStep, swap ? 1 : 0),
+    );
+  }
+
+  /** out[i] = x[i] · scale + shift (in f64, as the reference), on the calling thread; returns `out`. */
+  affine(x: Float32Array, out: Float32Array, scale: number, shift: number): Float32Array {
+    return this.elementwise([x], out, (ptrs, outPtr) => this.kernels.affine(ptrs[0]!, outPtr, out.length, scale, shift));
+  }
+
+  /** out[i] = op(x[i]) for op 0 neg, 1 square, 2 sqrt, 3 rsqrt (wasm/Elementwise.ts), on the calling thread; returns `out`. */
+  unary(op: number, x: Float32Array, out: Float32Array): Float32Array {
+    return this.elementwise([x], out, (ptrs, outPtr) => this.kernels.unary(op, ptrs[0]!, outPtr, out.length));
   }
 
   /** Softmax of each `width`-long row of x into `out` (wasm/Softmax.ts; `queries` as kernels/Softmax.ts), on the calling thread. */
