@@ -2,6 +2,7 @@
 // must write every element; those that leave zeros (a causal softmax) must still get cleared storage.
 import type { KernelName, TensorInfo } from '@octet/core';
 import { describe, expect, it } from 'vitest';
+import { RECYCLED_BYTES_LIMIT } from '../src/base.js';
 import { type CpuBackend, createCpuBackend, createReferenceBackend } from '../src/index.js';
 
 function run(backend: CpuBackend, kernel: KernelName, inputs: Record<string, TensorInfo | TensorInfo[]>, attrs: object = {}): Float32Array {
@@ -38,6 +39,11 @@ describe.each([
     ['Gather', 24, () => run(backend, 'Gather', { table: f32([5, 6]), indices: backend.write(Int32Array.of(4, 0, 2, 2), [4], 'int32') })],
     ['Rope', 32, () => run(backend, 'Rope', { x: f32([1, 2, 4, 4]) }, { base: 10000, offset: 3, inverse: false })],
     ['MatMul', 24, () => run(backend, 'MatMul', { a: f32([4, 5]), b: f32([5, 6]) }, { transposeA: false, transposeB: false })],
+    // Large enough for the fast backend's WASM elementwise kernels and softmax.
+    ['Affine, large', 16640, () => run(backend, 'Affine', { x: f32([128, 130]) }, { scale: 2, shift: 1 })],
+    ['Unary square, large', 16640, () => run(backend, 'Unary', { x: f32([128, 130]) }, { op: 'square' })],
+    ['Binary mul by a row, large', 16640, () => run(backend, 'Binary', { a: f32([128, 130]), b: f32([130]) }, { op: 'mul' })],
+    ['Softmax, causal, large', 16384, () => run(backend, 'Softmax', { x: f32([4, 64, 64]) }, { causal: true })],
   ];
   it.each(cases)('%s writes every element', (_, length, compute) => {
     poison(length);
@@ -65,8 +71,8 @@ describe.each([
     const affine = (length: number) =>
       backend.kernels.get('Affine')!({ inputs: { x: f32([length]) }, attrs: { scale: 1, shift: 0 }, backend } as never) as TensorInfo;
     const storage = (info: TensorInfo) => (info.dataId as { values: Float32Array }).values;
-    // 80 MiB of one size (more than the pool holds), then another size.
-    const large = Array.from({ length: 80 }, () => affine(1 << 18));
+    // More MiB of one size than the pool holds, then another size.
+    const large = Array.from({ length: RECYCLED_BYTES_LIMIT / 2 ** 20 + 16 }, () => affine(1 << 18));
     for (const t of large) backend.disposeData(t.dataId);
     const small = affine(6000);
     const buffer = storage(small).buffer;
