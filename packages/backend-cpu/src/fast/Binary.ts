@@ -80,6 +80,7 @@ function broadcastLayout(shape: readonly number[], partShape: readonly number[],
   return null;
 }
 
+/** add/sub/mul/div: in WASM from 16,384 outputs when it covers the broadcast, else in the loops above. */
 export const binaryConfig: KernelConfig = {
   kernelName: 'Binary',
   kernelFunc: (args: { inputs: BinaryInputs; attrs: BinaryAttrs; backend: CpuBackend }) => {

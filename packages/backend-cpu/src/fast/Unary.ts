@@ -27,8 +27,8 @@ function gelu(xs: Float32Array, out: Float32Array): void {
 
 /**
  * The reference Unary calls a closure per element; here the common ops run as inline loops with
- * the reference's expressions (bit-identical), gelu through `gelu` above. The rest stay on the
- * reference kernel.
+ * the reference's expressions (bit-identical), gelu through `gelu` above, and large arrays of
+ * neg/square/sqrt/rsqrt in WASM (bit-identical too). The rest stay on the reference kernel.
  */
 const INLINE_OPS = new Set<UnaryAttrs['op']>(['gelu', 'exp', 'neg', 'square', 'rsqrt', 'sqrt']);
 
