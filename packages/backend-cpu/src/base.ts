@@ -27,8 +27,8 @@ export function output(values: AnyTypedArray, shape: readonly number[], dtype: D
  * faults, for large ones) and collecting them showed up in every profile. At most this many bytes
  * wait, the longest-waiting going first to make room (the sizes a prompt needs are not the ones
  * decoding needs); the engine's memory counts leave them out. A training step of the default GPT
- * frees more than 128 MiB: with 64 MiB, `train-cpu` read 2483–3074 tokens/s (f32) against
- * 3426–3771 with 512 MiB in alternating runs; 256 MiB read as 512.
+ * frees more than 128 MiB: with this set to 64 MiB, `train-cpu` read 2483–3074 tokens/s (f32)
+ * against 3426–3771 with 512 MiB in alternating runs; 256 MiB read as 512.
  */
 export const RECYCLED_BYTES_LIMIT = 256 * 1024 * 1024;
 /** Free storage by capacity in floats, and all of it in the order it was freed (a Set keeps insertion order). */

@@ -58,8 +58,9 @@ const INLINE_OPS = new Set<BinaryOp>(['add', 'sub', 'mul', 'div']);
 const WASM_OP: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
 
 /**
- * Fewer outputs stay in JavaScript: the copies in and out of WASM memory cost more (an add of
- * 4,096 values took 12–23 µs in WASM against 9 in JavaScript; of 16,384, 13–24 against 28–32).
+ * Fewer outputs stay in JavaScript: the copies in and out of WASM memory cost more (in a timing
+ * loop outside the repository, an add of 4,096 values took 12–23 µs in WASM against 9 in
+ * JavaScript; of 16,384, 13–24 against 28–32).
  */
 const MIN_WASM_ELEMENTS = 16384;
 

@@ -404,9 +404,9 @@ export class WasmKernels {
     return ptr;
   }
 
-  /** Copies `out.length` f32 values at `ptr` into `out`; returns it. */
-  copyOut(ptr: number, out: Float32Array): Float32Array {
-    out.set(new Float32Array(this.memory.buffer, ptr, out.length));
+  /** Copies `out.byteLength` bytes at `ptr` into `out` (f32 or f64 values); returns it. */
+  copyOut<T extends Float32Array | Float64Array>(ptr: number, out: T): T {
+    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(new Uint8Array(this.memory.buffer, ptr, out.byteLength));
     return out;
   }
 
@@ -561,17 +561,7 @@ export class WasmKernels {
   /** Per `width`-long row of x: its largest value and Σ e^(x − largest), as pairs (wasm/Softmax.ts), on the calling thread. */
   logSumExpParts(x: Float32Array, width: number): Float64Array {
     const rows = x.length / width;
-    const parts = new Float64Array(2 * rows);
-    const xPtr = this.copyIn(x);
-    const outPtr = this.heap.alloc(parts.byteLength);
-    try {
-      this.kernels.logSumExpParts(xPtr, rows, width, outPtr);
-      parts.set(new Float64Array(this.memory.buffer, outPtr, parts.length));
-      return parts;
-    } finally {
-      this.heap.free(xPtr);
-      this.heap.free(outPtr);
-    }
+    return this.elementwise([x], new Float64Array(2 * rows), (ptrs, outPtr) => this.kernels.logSumExpParts(ptrs[0]!, rows, width, outPtr));
   }
 
   /** FP8 codes of x · scale (wasm/Quantize.ts: the codes of core's codec), on the calling thread. */
@@ -609,7 +599,11 @@ export class WasmKernels {
     }
   }
 
-  private elementwise(inputs: Float32Array[], out: Float32Array, kernel: (ptrs: number[], outPtr: number) => void): Float32Array {
+  private elementwise<T extends Float32Array | Float64Array>(
+    inputs: Float32Array[],
+    out: T,
+    kernel: (ptrs: number[], outPtr: number) => void,
+  ): T {
     const ptrs = inputs.map((values) => this.copyIn(values));
     const outPtr = this.heap.alloc(out.byteLength);
     try {
