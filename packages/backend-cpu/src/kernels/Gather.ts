@@ -2,6 +2,9 @@ import type { GatherInputs, KernelConfig } from '@octet/core';
 import { check } from '@octet/core';
 import { allocateUninitialized, output, values } from '../base.js';
 
+/** Rows at least this long are copied with `set` (a view per row costs more than a short loop). */
+const SET_FROM = 256;
+
 export const gatherConfig: KernelConfig = {
   kernelName: 'Gather',
   kernelFunc: ({ inputs: { table, indices } }: { inputs: GatherInputs }) => {
@@ -9,11 +12,16 @@ export const gatherConfig: KernelConfig = {
     const width = table.shape[1]!;
     const tv = values(table);
     const ids = values<Int32Array>(indices);
-    const out = allocateUninitialized(Float32Array, ids.length * width);
+    // Every index is checked before copying; the message is built only for a bad one.
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      check(id >= 0 && id < rows, 'gather: index', id, `an integer in [0, ${rows})`);
-      out.set(tv.subarray(id * width, (id + 1) * width), i * width);
+      if (!(id >= 0 && id < rows)) check(false, 'gather: index', id, `an integer in [0, ${rows})`);
+    }
+    const out = allocateUninitialized(Float32Array, ids.length * width);
+    if (width >= SET_FROM) {
+      for (let i = 0; i < ids.length; i++) out.set(tv.subarray(ids[i]! * width, (ids[i]! + 1) * width), i * width);
+    } else {
+      for (let i = 0, at = 0; i < ids.length; i++) for (let j = 0, from = ids[i]! * width; j < width; j++) out[at++] = tv[from + j]!;
     }
     return output(out, [...indices.shape, width]);
   },
