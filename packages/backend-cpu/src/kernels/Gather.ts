@@ -19,7 +19,10 @@ export const gatherConfig: KernelConfig = {
     }
     const out = allocateUninitialized(Float32Array, ids.length * width);
     if (width >= SET_FROM) {
-      for (let i = 0; i < ids.length; i++) out.set(tv.subarray(ids[i]! * width, (ids[i]! + 1) * width), i * width);
+      for (let i = 0; i < ids.length; i++) {
+        const from = ids[i]! * width;
+        out.set(tv.subarray(from, from + width), i * width);
+      }
     } else {
       for (let i = 0, at = 0; i < ids.length; i++) for (let j = 0, from = ids[i]! * width; j < width; j++) out[at++] = tv[from + j]!;
     }
