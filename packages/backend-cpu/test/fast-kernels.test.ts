@@ -1,7 +1,7 @@
 // The WASM SIMD kernels against the reference kernels, kernel by kernel, on awkward shapes.
 import { type Backend, FP8_FORMATS, type Fp8Format, fp8, type KernelName, type TensorInfo } from '@octet/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CpuBackend, createCpuBackend, createReferenceBackend } from '../src/index.js';
+import { type CpuBackend, createCpuBackend, createReferenceBackend, relaxedSimdSupported } from '../src/index.js';
 
 const FORMATS: Fp8Format[] = ['e4m3fn', 'e5m2', 'e4m3fnuz', 'e5m2fnuz'];
 
@@ -105,13 +105,18 @@ CASES.push({ batchA: [0], batchB: [0], M: 3, N: 9, K: 5, transposeA: false, tran
 
 const label = (c: Case) => `a ${shapes(c).a.join('×')}${c.transposeA ? 'ᵀ' : ''} · b ${shapes(c).b.join('×')}${c.transposeB ? 'ᵀ' : ''}`;
 
-describe.each([1, 2])('fast CPU kernels, %i thread(s)', (threads) => {
+// Both builds of the kernels: with relaxed SIMD (fused multiply-adds) on 1 and 2 threads, without on 1.
+describe.each([
+  [1, true],
+  [2, true],
+  [1, false],
+])('fast CPU kernels, %i thread(s), relaxed SIMD %s', (threads, relaxedSimd) => {
   const reference = createReferenceBackend();
-  const fast = createCpuBackend({ threads, minWasmWork: 0 }); // every shape on the WASM kernels
+  const fast = createCpuBackend({ threads, relaxedSimd, minWasmWork: 0 }); // every shape on the WASM kernels
   afterAll(() => fast.wasm?.terminate());
 
-  it('runs the WASM kernels on the threads asked for', () => {
-    expect(fast.wasm).not.toBeNull();
+  it('runs the WASM kernels of the build asked for on the threads asked for', () => {
+    expect(fast.wasm?.relaxedSimd).toBe(relaxedSimd);
     expect(fast.threads).toBe(threads);
   });
 
@@ -594,6 +599,28 @@ describe('fast Quantize', () => {
   });
 });
 
+describe('the relaxed SIMD build', () => {
+  it('is what Node runs by default (Node 20 has it behind a V8 flag the backend sets)', () => {
+    expect(relaxedSimdSupported()).toBe(true);
+    expect(createCpuBackend({ threads: 1 }).wasm?.relaxedSimd).toBe(true);
+  });
+
+  it('rounds each multiply-add once where the plain build rounds the product, then the sum', () => {
+    // 1 + a·b with a·b = 2^-24·(1 + 2^-36): the product alone rounds to 2^-24, and 1 + 2^-24 is a tie
+    // that rounds to 1; fused, the sum is just above the tie and rounds up to 1 + 2^-23.
+    const [M, N, K] = [8, 8, 2];
+    const a = new Float32Array(M * K).map((_, i) => (i % K === 0 ? 1 : 1 + 2 ** -12));
+    const b = new Float32Array(K * N).map((_, i) => (i < N ? 1 : 2 ** -24 * (1 - 2 ** -12 + 2 ** -24)));
+    const product = (relaxedSimd: boolean) => {
+      const backend = createCpuBackend({ threads: 1, relaxedSimd, minWasmWork: 0 });
+      const out = run(backend, 'MatMul', { a: backend.write(a, [M, K], 'float32'), b: backend.write(b, [K, N], 'float32') }, {});
+      return [...new Set(out)];
+    };
+    expect(product(true)).toEqual([1 + 2 ** -23]);
+    expect(product(false)).toEqual([1]);
+  });
+});
+
 describe('createCpuBackend options', () => {
   it('runs the reference kernels alone when asked', () => {
     const backend = createCpuBackend({ threads: 1, kernels: 'reference' });
@@ -604,6 +631,7 @@ describe('createCpuBackend options', () => {
     expect(() => createCpuBackend({ kernels: 'turbo' as never })).toThrow(/kernels.*'fast' or 'reference'/);
     expect(() => createCpuBackend({ threads: 0 })).toThrow(/threads/);
     expect(() => createCpuBackend({ minWasmWork: -1 })).toThrow(/minWasmWork: got -1; allowed: an integer ≥ 0/);
+    expect(() => createCpuBackend({ relaxedSimd: 'yes' as never })).toThrow(/relaxedSimd: got .*yes.*; allowed: true or false/);
   });
 });
 

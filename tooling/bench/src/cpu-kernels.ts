@@ -126,7 +126,8 @@ async function useTfjsWasm(): Promise<void> {
 
 const gflops = (M: number, N: number, K: number, seconds: number) => (2 * M * N * K) / seconds / 1e9;
 
-async function matmulRows(fast: CpuBackend): Promise<string[]> {
+/** The matmul rows; `plain` is the same backend on the kernels built without relaxed SIMD (browsers without it run those). */
+async function matmulRows(fast: CpuBackend, plain: CpuBackend): Promise<string[]> {
   const rows: string[] = [];
   for (const [M, K, N] of [
     [1024, 1024, 1024],
@@ -140,6 +141,8 @@ async function matmulRows(fast: CpuBackend): Promise<string[]> {
     const aq = fast.write(fp8.encode(av, 'e4m3fn'), [M, K], 'uint8');
     const bq = fast.write(fp8.encode(bt, 'e4m3fn'), [N, K], 'uint8');
     const one = fast.write(Float32Array.of(1), [], 'float32');
+    const fp8Inputs = { a: aq, b: bq, aScale: one, bScale: one };
+    const fp8Attrs = { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 };
     // B is a weight on every side that can keep one: an ORT initializer (MLAS packs it once), and
     // octet's weight storage (packed on its second use); tfjs-wasm has no such notion.
     const session = await ortMatMul(M, K, N, bv);
@@ -149,13 +152,9 @@ async function matmulRows(fast: CpuBackend): Promise<string[]> {
     const times = await race(
       {
         f32: () => kernel(fast, 'MatMul', { a, b }, { transposeA: false, transposeB: false }),
-        fp8: () =>
-          kernel(
-            fast,
-            'ScaledMatMul',
-            { a: aq, b: bq, aScale: one, bScale: one },
-            { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 },
-          ),
+        fp8: () => kernel(fast, 'ScaledMatMul', fp8Inputs, fp8Attrs),
+        plainF32: () => kernel(plain, 'MatMul', { a, b }, { transposeA: false, transposeB: false }),
+        plainFp8: () => kernel(plain, 'ScaledMatMul', fp8Inputs, fp8Attrs),
         ort: async () => (await session.run(feeds)).y!.data,
         tfjs: () => tf.tidy(() => tf.matMul(ta, tb)).dataSync(),
       },
@@ -168,6 +167,8 @@ async function matmulRows(fast: CpuBackend): Promise<string[]> {
     for (const [name, seconds] of [
       ['octet f32', times.f32!],
       ['octet e4m3 × e4m3 → f32', times.fp8!],
+      ['octet f32, plain SIMD', times.plainF32!],
+      ['octet e4m3 × e4m3 → f32, plain SIMD', times.plainFp8!],
     ] as const) {
       const rate = gflops(M, N, K, seconds);
       rows.push(
@@ -306,12 +307,14 @@ export async function run(): Promise<void> {
   const reference = createCpuBackend({ kernels: 'reference' });
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(
-    `${os.cpus().length} × ${cpu}, Node ${process.versions.node}; octet ${fast.threads} threads; onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}; ` +
+    `${os.cpus().length} × ${cpu}, Node ${process.versions.node}; octet ${fast.threads} threads, ${fast.wasm?.relaxedSimd ? 'relaxed SIMD' : 'SIMD'} kernels; onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}; ` +
       `tfjs-wasm ${tf.version.tfjs} (${(tf.backend() as unknown as { getThreadsCount?: () => number }).getThreadsCount?.() ?? '?'} threads); median of ${TIMED_RUNS} runs after ${WARMUP_RUNS} warm-up runs`,
   );
   console.log('| work | octet | octet | ORT (GFLOP/s) | octet / ORT | tfjs-wasm (GFLOP/s) | octet / tfjs-wasm |');
   console.log('|---|---|---|---|---|---|---|');
-  for (const row of await matmulRows(fast)) console.log(row);
+  const plain = createCpuBackend({ relaxedSimd: false });
+  for (const row of await matmulRows(fast, plain)) console.log(row);
+  plain.wasm?.terminate();
   for (const row of await matvecRows(fast)) console.log(row);
   console.log();
   console.log('Kernels of decoding and training (µs per call)');

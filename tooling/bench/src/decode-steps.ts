@@ -88,8 +88,7 @@ export async function run(): Promise<void> {
       decoder.release(caches[3]!); // one request ended; the next one's prompt takes its place
       return caches.filter((_, i) => i !== 3);
     },
-    async (caches) =>
-      (await decoder.step([...caches.map((cache) => ({ tokens: [98], cache })), { tokens: PROMPT }])).map((r) => r.cache),
+    async (caches) => (await decoder.step([...caches.map((cache) => ({ tokens: [98], cache })), { tokens: PROMPT }])).map((r) => r.cache),
   ]);
   console.log(
     `GptDecoder.step on the 'small' model (unitScaling), CPU backend with ${backend.threads} threads; median of ${ROUNDS} steps per case`,

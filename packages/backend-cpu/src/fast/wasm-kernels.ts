@@ -109,6 +109,8 @@ export interface KernelExports {
     negativeZeroMask: number,
     table: number,
   ): void;
+  /** 1 in the relaxed SIMD build (fused multiply-adds in the matmuls), else 0. */
+  relaxedSimd(): number;
 }
 
 /** Operand formats as the module numbers them: 0 is f32, then the FP8 formats (their decode table's index + 1). */
@@ -311,6 +313,8 @@ export interface WasmKernelsOptions {
 
 export class WasmKernels {
   readonly memory: WasmMemory;
+  /** True when the module is the relaxed SIMD build (dist/kernels-relaxed.wasm). */
+  readonly relaxedSimd: boolean;
   private readonly kernels: KernelExports;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   private readonly floats = new Float32Array(this.control.buffer);
@@ -335,6 +339,7 @@ export class WasmKernels {
     const heapStart = SCRATCH + threadCount * SCRATCH_BYTES;
     this.memory = new wasmApi.Memory({ initial: heapStart / PAGE + 16, maximum: MAX_PAGES, shared: true });
     this.kernels = new wasmApi.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    this.relaxedSimd = this.kernels.relaxedSimd() === 1;
     this.heap = new Heap(this.memory, heapStart);
     this.timeoutMs = timeoutMs;
     const tables = new Float32Array(this.memory.buffer, TABLES, 4 * 256);
