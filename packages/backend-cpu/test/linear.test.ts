@@ -138,3 +138,49 @@ describe('Linear', () => {
     });
   }
 });
+
+describe('Linear.applyEach', () => {
+  const layersFor = (recipe: ReturnType<typeof recipes.f32>, outs: number[], K: number) =>
+    outs.map((out, i) => new Linear(K, out, { recipe, initStd: 1, seed: 10 + i, alpha: 1 / Math.sqrt(K) }));
+
+  // unitScaling stacks the layers; the others go layer by layer.
+  for (const recipe of [recipes.unitScaling(), recipes.f32(), recipes.delayed()]) {
+    it(`in evaluation under ${recipe.name}, gives each layer's own output bit for bit`, () => {
+      const K = 128;
+      const layers = layersFor(recipe, [128, 128, 128], K);
+      for (const layer of layers) layer.training = false;
+      for (const rows of [1, 8, 33]) {
+        const x = op.tensor(randn(rows * K, rows), [1, rows, K]);
+        // Twice each: the backend packs a weight on its second use, and packed sums run in another order.
+        const together = [0, 1].map(() => Linear.applyEach(layers, x))[1]!;
+        const alone = layers.map((layer) => [0, 1].map(() => layer.apply(x))[1]!);
+        for (const [i, output] of together.entries()) {
+          expect(output.shape).toEqual([1, rows, 128]);
+          expect(output.dataSync(), `${recipe.name}, ${rows} rows, layer ${i}`).toEqual(alone[i]!.dataSync());
+        }
+      }
+    });
+  }
+
+  it('follows a weight that changed since the last call', () => {
+    const K = 64;
+    const layers = layersFor(recipes.unitScaling(), [64, 32], K);
+    for (const layer of layers) layer.training = false;
+    const x = op.tensor(randn(4 * K, 3), [4, K]);
+    Linear.applyEach(layers, x);
+    layers[1]!.weight.assign(op.tensor(randn(32 * K, 99), [32, K]));
+    expect(Linear.applyEach(layers, x)[1]!.dataSync()).toEqual(layers[1]!.apply(x).dataSync());
+  });
+
+  for (const training of [true, false]) {
+    it(`under valueAndGrads goes layer by layer, so every weight gets its gradient (training ${training})`, () => {
+      const K = 16;
+      const layers = layersFor(recipes.unitScaling(), [16, 16], K);
+      for (const layer of layers) layer.training = training;
+      const x = op.tensor(randn(4 * K, 4), [4, K]);
+      const loss = () => op.sum(op.add(...(Linear.applyEach(layers, x) as [Tensor, Tensor])));
+      const { grads } = valueAndGrads(loss, [layers[0]!.weight, layers[1]!.weight]);
+      for (const grad of grads) expect(grad.dataSync().some((v) => v !== 0)).toBe(true);
+    });
+  }
+});

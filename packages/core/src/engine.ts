@@ -230,6 +230,11 @@ class Engine {
     return output;
   }
 
+  /** Whether a `valueAndGrads` is recording the ops that run. */
+  get recording(): boolean {
+    return this.tape !== null;
+  }
+
   private isRecordingFor(inputs: Tensor[]): boolean {
     return this.tape !== null && inputs.some((t) => this.tape!.tracked.has(t.id));
   }

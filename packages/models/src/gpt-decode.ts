@@ -16,7 +16,7 @@
  */
 
 import type { Block, CausalSelfAttention } from '@octet/core';
-import { check, keep, op, type Tensor, tidy } from '@octet/core';
+import { check, keep, Linear, op, type Tensor, tidy } from '@octet/core';
 import type { Gpt, GptConfig } from './gpt.js';
 
 /** Added to the attention scores of slots a query may not see: exp underflows to exactly 0. */
@@ -372,7 +372,7 @@ export class GptDecoder {
     const C = x.shape[2]!;
     const { heads: H, ropeBase, scoreScale } = attention.options;
     const D = attention.headDim;
-    const [qAll, kAll, vAll] = [attention.q, attention.k, attention.v].map((linear) => op.reshape(linear.apply(x), [N, C]));
+    const [qAll, kAll, vAll] = Linear.applyEach([attention.q, attention.k, attention.v], x).map((t) => op.reshape(t, [N, C]));
     const outputs: Tensor[] = [];
     const groupKeys: Tensor[] = [];
     const groupValues: Tensor[] = [];

@@ -44,9 +44,10 @@ export class CausalSelfAttention extends Module {
     const D = this.headDim;
     const heads = (t: Tensor) => op.transpose(op.reshape(t, [B, T, H, D]), [0, 2, 1, 3]); // (B, H, T, D)
     const rope = { base: this.options.ropeBase };
-    const q = op.rope(heads(this.q.apply(x)), rope);
-    const k = op.rope(heads(this.k.apply(x)), rope);
-    const v = heads(this.v.apply(x));
+    const [qx, kx, vx] = Linear.applyEach([this.q, this.k, this.v], x) as [Tensor, Tensor, Tensor];
+    const q = op.rope(heads(qx), rope);
+    const k = op.rope(heads(kx), rope);
+    const v = heads(vx);
     const scores = op.mulScalar(op.matMul(q, k, false, true), this.options.scoreScale); // (B, H, T, T) f32
     const attention = op.softmax(scores, { causal: true });
     const y = op.matMul(attention, v); // (B, H, T, D)

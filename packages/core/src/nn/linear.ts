@@ -41,6 +41,8 @@ export class Linear extends Module {
    * Dropped as soon as the layer trains again.
    */
   private frozenWeight: { data: DataId; scale: Tensor; codes: Tensor } | null = null;
+  /** What `applyEach` multiplies by when this layer leads layers sharing one input (see `stackedWeight`). */
+  private stacked: { layers: readonly Linear[]; data: DataId[]; scale: Tensor; codes: Tensor } | null = null;
 
   constructor(
     readonly inFeatures: number,
@@ -67,6 +69,85 @@ export class Linear extends Module {
     return this.scaling !== null;
   }
 
+  /**
+   * x through several layers that read it (attention's q, k and v). In evaluation under static
+   * FP8 scales (μnit Scaling: x and every weight at scale 1, so x is quantized once for all) with
+   * the same alpha, one scaled matmul by the layers' weight codes stacked, whose output columns are
+   * each layer's; otherwise, and under `valueAndGrads`, layer by layer. The same values either way
+   * on the CPU backend (each output element sums the same products in the same order); a decode
+   * step saves two matmuls and two quantizations per attention.
+   */
+  static applyEach(layers: readonly Linear[], x: Tensor): Tensor[] {
+    const [first] = layers;
+    // Gradients need each layer's own op (the stacked codes are not a variable).
+    if (!first || layers.length === 1 || ENGINE.recording || !layers.every((layer) => first.stacks(layer))) {
+      return layers.map((layer) => layer.apply(x));
+    }
+    check(x.shape[x.rank - 1] === first.inFeatures, 'Linear input', `[${x.shape.join(', ')}]`, `last dimension ${first.inFeatures}`);
+    const rows = x.size / first.inFeatures;
+    const format = first.recipe.forwardFormat;
+    const { scale, codes } = first.stackedWeight(layers);
+    const x2d = op.reshape(x, [rows, first.inFeatures]);
+    const xq = op.quantizeTensor(x2d, first.scaling!.input.scaleFor(x2d, false), format);
+    const y = op.scaledMatMul(xq, codes, scale, scale, { aFormat: format, bFormat: format, transposeB: true, alpha: first.alpha });
+    let column = 0;
+    return layers.map((layer) => {
+      const part = op.slice(y, [0, column], [rows, layer.outFeatures]);
+      column += layer.outFeatures;
+      return op.reshape(part, [...x.shape.slice(0, -1), layer.outFeatures]);
+    });
+  }
+
+  /** Whether `other` can share one scaled matmul with this layer in `applyEach`. */
+  private stacks(other: Linear): boolean {
+    const staticFp8 = (layer: Linear) => !layer.training && layer.scaling !== null && layer.recipe.scaling === 'static';
+    return (
+      staticFp8(this) &&
+      staticFp8(other) &&
+      other.inFeatures === this.inFeatures &&
+      other.alpha === this.alpha &&
+      other.recipe.forwardFormat === this.recipe.forwardFormat
+    );
+  }
+
+  /**
+   * The layers' evaluation codes stacked along the output axis, kept while their weights' storage
+   * is unchanged (the layers' own codes are dropped: one copy is kept), and their scale (1).
+   */
+  private stackedWeight(layers: readonly Linear[]): { scale: Tensor; codes: Tensor } {
+    const data = layers.map((layer) => layer.weight.dataId);
+    const held = this.stacked;
+    const current =
+      held !== null &&
+      !held.codes.isDisposed &&
+      held.layers.length === layers.length &&
+      held.layers.every((layer, i) => layer === layers[i] && held.data[i] === data[i]);
+    if (current) return held;
+    this.dropStackedWeight();
+    const parts = layers.map((layer) => layer.evaluationWeight(layer.scaling!));
+    const stacked = {
+      layers: [...layers],
+      data,
+      scale: keep(op.reshape(parts[0]!.scale, parts[0]!.scale.shape)),
+      codes: keep(
+        op.concat(
+          parts.map((part) => part.codes),
+          0,
+        ),
+      ),
+    };
+    for (const layer of layers) layer.dropFrozenWeight();
+    this.stacked = stacked;
+    return stacked;
+  }
+
+  private dropStackedWeight(): void {
+    if (!this.stacked) return;
+    this.stacked.scale.dispose();
+    this.stacked.codes.dispose();
+    this.stacked = null;
+  }
+
   /** x (..., in) → (..., out). */
   apply(x: Tensor): Tensor {
     check(x.shape[x.rank - 1] === this.inFeatures, 'Linear input', `[${x.shape.join(', ')}]`, `last dimension ${this.inFeatures}`);
@@ -86,7 +167,10 @@ export class Linear extends Module {
     const record = this.training;
     // Evaluation passes are not training health: only record while training.
     const health = record ? this.health : null;
-    if (record) this.dropFrozenWeight();
+    if (record) {
+      this.dropFrozenWeight();
+      this.dropStackedWeight();
+    }
     return ENGINE.customOp([x, w], () => {
       const xScale = scaling.input.scaleFor(x, record);
       const xq = op.quantizeTensor(x, xScale, fwd); // (M, K) e4m3
@@ -131,6 +215,7 @@ export class Linear extends Module {
 
   override dispose(): void {
     this.dropFrozenWeight();
+    this.dropStackedWeight();
     super.dispose();
   }
 
