@@ -18,7 +18,7 @@ import { type CpuBackend, createCpuBackend } from '@octet/backend-cpu';
 import { type Backend, fp8, type KernelName, setBackend, type TensorInfo } from '@octet/core';
 import { Gpt, GptDecoder, gptConfig } from '@octet/models';
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import onnx from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { brownTrainingTokens, octetTrainTokensPerSecond } from './octet-train-throughput.js';
@@ -308,7 +308,7 @@ export async function run(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(
     `${os.cpus().length} × ${cpu}, Node ${process.versions.node}; octet ${fast.threads} threads, ${fast.wasm?.relaxedSimd ? 'relaxed SIMD' : 'SIMD'} kernels; onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}; ` +
-      `tfjs-wasm ${tf.version.tfjs} (${(tf.backend() as unknown as { getThreadsCount?: () => number }).getThreadsCount?.() ?? '?'} threads); median of ${TIMED_RUNS} runs after ${WARMUP_RUNS} warm-up runs`,
+      `tfjs-wasm ${tf.version.tfjs} (${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'}); median of ${TIMED_RUNS} runs after ${WARMUP_RUNS} warm-up runs`,
   );
   console.log('| work | octet | octet | ORT (GFLOP/s) | octet / ORT | tfjs-wasm (GFLOP/s) | octet / tfjs-wasm |');
   console.log('|---|---|---|---|---|---|---|');
