@@ -6,7 +6,7 @@ import { CPU_FAST_KERNELS, CPU_KERNELS } from './register-all-kernels.js';
 
 export { CpuBackend } from './base.js';
 export type { WasmModule } from './fast/wasm-api.js';
-export { kernelsWasmUrl, relaxedKernelsWasmUrl, relaxedSimdSupported } from './fast/wasm-module.js';
+export { compileKernels, kernelsWasmUrl, relaxedKernelsWasmUrl, relaxedSimdSupported } from './fast/wasm-module.js';
 export { CPU_FAST_KERNELS, CPU_KERNELS } from './register-all-kernels.js';
 
 export type CpuKernels = 'fast' | 'reference';
@@ -24,8 +24,8 @@ export interface CpuBackendOptions {
   /**
    * The compiled kernels (dist/kernels.wasm at `kernelsWasmUrl`, or the relaxed SIMD build at
    * `relaxedKernelsWasmUrl`). Node reads them itself; browsers pass the module they compiled (e.g.
-   * `await WebAssembly.compileStreaming(fetch(kernelsWasmUrl))`). Without it the fast kernels fall
-   * back to the reference ones.
+   * `await compileKernels((url) => fetch(url).then((r) => r.arrayBuffer()))`). Without it the fast
+   * kernels fall back to the reference ones.
    */
   wasmModule?: WasmModule;
   /**

@@ -1,7 +1,8 @@
 // The WASM SIMD kernels against the reference kernels, kernel by kernel, on awkward shapes.
+import { readFileSync } from 'node:fs';
 import { type Backend, FP8_FORMATS, type Fp8Format, fp8, type KernelName, type TensorInfo } from '@octet/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CpuBackend, createCpuBackend, createReferenceBackend, relaxedSimdSupported } from '../src/index.js';
+import { type CpuBackend, compileKernels, createCpuBackend, createReferenceBackend, relaxedSimdSupported } from '../src/index.js';
 
 const FORMATS: Fp8Format[] = ['e4m3fn', 'e5m2', 'e4m3fnuz', 'e5m2fnuz'];
 
@@ -603,6 +604,20 @@ describe('the relaxed SIMD build', () => {
   it('is what Node runs by default (Node 20 has it behind a V8 flag the backend sets)', () => {
     expect(relaxedSimdSupported()).toBe(true);
     expect(createCpuBackend({ threads: 1 }).wasm?.relaxedSimd).toBe(true);
+  });
+
+  it('is what compileKernels fetches for hosts that load the module themselves, unless told otherwise', async () => {
+    const asked: string[] = [];
+    // The built files sit in dist/; the URLs point next to the compiled sources.
+    const load = async (url: URL) => {
+      const name = url.pathname.split('/').pop()!;
+      asked.push(name);
+      return readFileSync(new URL(`../dist/${name}`, import.meta.url));
+    };
+    const relaxed = createCpuBackend({ threads: 1, wasmModule: await compileKernels(load) });
+    const plain = createCpuBackend({ threads: 1, wasmModule: await compileKernels(load, { relaxed: false }) });
+    expect(asked).toEqual(['kernels-relaxed.wasm', 'kernels.wasm']);
+    expect([relaxed.wasm?.relaxedSimd, plain.wasm?.relaxedSimd]).toEqual([true, false]);
   });
 
   it('rounds each multiply-add once where the plain build rounds the product, then the sum', () => {

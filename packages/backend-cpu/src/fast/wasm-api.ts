@@ -13,6 +13,7 @@ export interface WasmMemory {
 
 interface WasmApi {
   Module: new (bytes: ArrayBufferView | ArrayBuffer) => WasmModule;
+  compile(bytes: ArrayBufferView | ArrayBuffer): Promise<WasmModule>;
   Instance: new (module: WasmModule, imports: object) => { exports: object };
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }

@@ -78,3 +78,18 @@ export function loadKernelsModule(relaxed: boolean): WasmModule | null {
   compiled.set(useRelaxed, module);
   return module;
 }
+
+/**
+ * For hosts that fetch the kernels themselves (browsers): compiles the relaxed SIMD build where the
+ * engine runs it (and `relaxed` is not false), else the plain one, for `createCpuBackend({
+ * wasmModule })`. `load` returns a file's bytes, e.g. `(url) => fetch(url).then((r) =>
+ * r.arrayBuffer())`; it is given `relaxedKernelsWasmUrl` or `kernelsWasmUrl`.
+ */
+export async function compileKernels(
+  load: (url: URL) => Promise<ArrayBuffer | ArrayBufferView>,
+  { relaxed = true }: { relaxed?: boolean } = {},
+): Promise<WasmModule> {
+  const url = relaxed && relaxedSimdSupported() ? relaxedKernelsWasmUrl : kernelsWasmUrl;
+  // Asynchronous: browsers refuse to compile modules over 4 KB synchronously on their main thread.
+  return wasmApi.compile(await load(url));
+}
