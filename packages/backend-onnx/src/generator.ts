@@ -19,6 +19,12 @@ export interface OnnxKvCache {
 export interface OnnxGeneratorOptions {
   /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice, one per core). */
   threads?: number;
+  /**
+   * true (default): ONNX Runtime dequantizes the FP8 weights once, when the session loads, and
+   * keeps them as f32 (4 bytes per weight in memory; the file stays at one). false: it keeps the
+   * FP8 initializers and runs their DequantizeLinear nodes on every call.
+   */
+  foldWeights?: boolean;
 }
 
 export class OnnxGptGenerator {
@@ -30,13 +36,20 @@ export class OnnxGptGenerator {
   ) {}
 
   /** Exports `source` (a checkpoint folder, a Gpt or its serving weights) and opens an ONNX Runtime session on it. */
-  static async create(source: string | Gpt | GptServingWeights, { threads }: OnnxGeneratorOptions = {}): Promise<OnnxGptGenerator> {
+  static async create(
+    source: string | Gpt | GptServingWeights,
+    { threads, foldWeights = true }: OnnxGeneratorOptions = {},
+  ): Promise<OnnxGptGenerator> {
+    check(typeof foldWeights === 'boolean', 'foldWeights', foldWeights, 'true or false');
     const weights = typeof source === 'string' ? await loadGptServingWeights(source) : source;
     const bytes = await exportGptToOnnx(weights, { kvCache: true });
     const config = weights.config;
     const session = await ort.InferenceSession.create(bytes, {
       executionProviders: ['cpu'],
       ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
+      // ONNX Runtime's constant folding leaves DequantizeLinear nodes alone (for its QDQ fusions)
+      // unless those fusions are off; the graph has none to fuse (activations go through Cast).
+      ...(foldWeights ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
     });
     return new OnnxGptGenerator(session, { ...config }, bytes.byteLength);
   }

@@ -169,6 +169,23 @@ describe('OnnxGptGenerator', () => {
     served.dispose();
   });
 
+  it('gives the same logits with the weights dequantized once at load (the default) as with them dequantized every run', async () => {
+    const { dir, served } = await trainedCheckpoint('unitScaling', 0.05, 'kv-cache');
+    const [a] = rows(12);
+    const logits = async (foldWeights: boolean) => {
+      const generator = await createOnnxGenerator(dir, { threads: 1, foldWeights });
+      const { logits, cache } = await generator.prefill(a!.slice(0, 8));
+      const [next] = await generator.decode([{ token: a![8]!, cache }]);
+      await generator.release();
+      return [logits, next!.logits];
+    };
+    expect(await logits(true)).toEqual(await logits(false));
+    await expect(createOnnxGenerator(dir, { foldWeights: 'yes' as never })).rejects.toThrow(
+      /foldWeights: got .*yes.*; allowed: true or false/,
+    );
+    served.dispose();
+  });
+
   it('steps prompts of different lengths beside decoding sequences, each to its full-forward logits', async () => {
     const { dir, served } = await trainedCheckpoint('unitScaling', 0.05, 'kv-cache');
     const generator = await createOnnxGenerator(dir, { threads: 1 });
