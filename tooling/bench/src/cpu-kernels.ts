@@ -306,9 +306,10 @@ export async function run(): Promise<void> {
   const fast = createCpuBackend();
   const reference = createCpuBackend({ kernels: 'reference' });
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const tfjsThreads = getThreadsCount();
   console.log(
     `${os.cpus().length} × ${cpu}, Node ${process.versions.node}; octet ${fast.threads} threads, ${fast.wasm?.relaxedSimd ? 'relaxed SIMD' : 'SIMD'} kernels; onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}; ` +
-      `tfjs-wasm ${tf.version.tfjs} (${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'}); median of ${TIMED_RUNS} runs after ${WARMUP_RUNS} warm-up runs`,
+      `tfjs-wasm ${tf.version.tfjs} (${tfjsThreads} thread${tfjsThreads === 1 ? '' : 's'}); median of ${TIMED_RUNS} runs after ${WARMUP_RUNS} warm-up runs`,
   );
   console.log('| work | octet | octet | ORT (GFLOP/s) | octet / ORT | tfjs-wasm (GFLOP/s) | octet / tfjs-wasm |');
   console.log('|---|---|---|---|---|---|---|');

@@ -50,24 +50,29 @@ export function relaxedSimdSupported(): boolean {
   return relaxedSupport;
 }
 
-const compiled = new Map<boolean, WasmModule | null>();
+/** The build to run: the relaxed SIMD one when asked for and the engine compiles it. */
+function kernelsUrl(relaxed: boolean): URL {
+  return relaxed && relaxedSimdSupported() ? relaxedKernelsWasmUrl : kernelsWasmUrl;
+}
+
+const compiled = new Map<URL, WasmModule | null>();
 
 /**
  * The compiled module (the relaxed SIMD build when `relaxed` and the engine runs it), or null
  * where it cannot be read synchronously (no node:fs, or not built).
  */
 export function loadKernelsModule(relaxed: boolean): WasmModule | null {
-  const useRelaxed = relaxed && relaxedSimdSupported();
-  const known = compiled.get(useRelaxed);
+  const built = kernelsUrl(relaxed);
+  const known = compiled.get(built);
   if (known !== undefined) return known;
   const process = (globalThis as { process?: NodeProcess }).process;
   const fs = process?.getBuiltinModule?.('node:fs') as typeof import('node:fs') | undefined;
   const url = process?.getBuiltinModule?.('node:url') as typeof import('node:url') | undefined;
   let module: WasmModule | null = null;
-  if (fs && url && kernelsWasmUrl.protocol === 'file:') {
-    const name = useRelaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm';
+  if (fs && url && built.protocol === 'file:') {
+    const name = built.pathname.slice(built.pathname.lastIndexOf('/') + 1);
     // Built layout (dist/fast/ → dist/), then the sources' (src/fast/ → dist/).
-    for (const candidate of [new URL(`../${name}`, import.meta.url), new URL(`../../dist/${name}`, import.meta.url)]) {
+    for (const candidate of [built, new URL(`../../dist/${name}`, import.meta.url)]) {
       const path = url.fileURLToPath(candidate);
       if (fs.existsSync(path)) {
         module = new wasmApi.Module(fs.readFileSync(path));
@@ -75,7 +80,7 @@ export function loadKernelsModule(relaxed: boolean): WasmModule | null {
       }
     }
   }
-  compiled.set(useRelaxed, module);
+  compiled.set(built, module);
   return module;
 }
 
@@ -89,7 +94,6 @@ export async function compileKernels(
   load: (url: URL) => Promise<ArrayBuffer | ArrayBufferView>,
   { relaxed = true }: { relaxed?: boolean } = {},
 ): Promise<WasmModule> {
-  const url = relaxed && relaxedSimdSupported() ? relaxedKernelsWasmUrl : kernelsWasmUrl;
   // Asynchronous: browsers refuse to compile modules over 4 KB synchronously on their main thread.
-  return wasmApi.compile(await load(url));
+  return wasmApi.compile(await load(kernelsUrl(relaxed)));
 }

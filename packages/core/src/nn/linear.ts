@@ -83,13 +83,13 @@ export class Linear extends Module {
     if (!first || layers.length === 1 || ENGINE.recording || !layers.every((layer) => first.stacks(layer))) {
       return layers.map((layer) => layer.apply(x));
     }
-    check(x.shape[x.rank - 1] === first.inFeatures, 'Linear input', `[${x.shape.join(', ')}]`, `last dimension ${first.inFeatures}`);
-    const rows = x.size / first.inFeatures;
+    const x2d = first.rowsOf(x);
+    const rows = x2d.shape[0]!;
     const format = first.recipe.forwardFormat;
-    const { scale, codes } = first.stackedWeight(layers);
-    const x2d = op.reshape(x, [rows, first.inFeatures]);
-    const xq = op.quantizeTensor(x2d, first.scaling!.input.scaleFor(x2d, false), format);
-    const y = op.scaledMatMul(xq, codes, scale, scale, { aFormat: format, bFormat: format, transposeB: true, alpha: first.alpha });
+    const { scale: wScale, codes } = first.stackedWeight(layers);
+    const xScale = first.scaling!.input.scaleFor(x2d, false);
+    const xq = op.quantizeTensor(x2d, xScale, format);
+    const y = op.scaledMatMul(xq, codes, xScale, wScale, { aFormat: format, bFormat: format, transposeB: true, alpha: first.alpha });
     let column = 0;
     return layers.map((layer) => {
       const part = op.slice(y, [0, column], [rows, layer.outFeatures]);
@@ -148,11 +148,15 @@ export class Linear extends Module {
     this.stacked = null;
   }
 
+  /** x (..., in) checked and viewed as (rows, in). */
+  private rowsOf(x: Tensor): Tensor {
+    check(x.shape[x.rank - 1] === this.inFeatures, 'Linear input', `[${x.shape.join(', ')}]`, `last dimension ${this.inFeatures}`);
+    return op.reshape(x, [x.size / this.inFeatures, this.inFeatures]);
+  }
+
   /** x (..., in) → (..., out). */
   apply(x: Tensor): Tensor {
-    check(x.shape[x.rank - 1] === this.inFeatures, 'Linear input', `[${x.shape.join(', ')}]`, `last dimension ${this.inFeatures}`);
-    const rows = x.size / this.inFeatures;
-    const x2d = op.reshape(x, [rows, this.inFeatures]);
+    const x2d = this.rowsOf(x);
     let y: Tensor;
     if (this.scaling) y = this.fp8Linear(x2d, this.scaling);
     else if (this.recipe.precision === 'bf16' && !this.highPrecision) y = this.bf16Linear(x2d);
