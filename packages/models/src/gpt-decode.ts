@@ -9,10 +9,13 @@
  *
  * A block's positions are slots: a step appends its new keys as T more slots (one concat), and a
  * mask hides the slots a sequence does not own (attention does not care where a key sits: RoPE
- * was applied before caching). When the sequences change (one leaves or joins), one gather
- * rebuilds a compact block with each sequence's positions in order. Groups of one step end up in
- * one block, zero-padded to the same number of slots, so a block has as many slots as its longest
- * sequence has positions.
+ * was applied before caching). A sequence that leaves leaves its row behind as a hole: the
+ * decoding sequences still append to the block in place, with a zero query for the hole (a few
+ * rows of q, k and v are spread to the block's rows, and the outputs picked back). When
+ * sequences join, when holes would outnumber the sequences, or when sequences of different
+ * blocks meet, one gather rebuilds a compact block with each sequence's positions in order. Groups of one step end up in one block,
+ * zero-padded to the same number of slots, so a block has as many slots as its longest sequence
+ * has positions.
  */
 
 import type { Block, CausalSelfAttention } from '@octet/core';
@@ -99,8 +102,11 @@ export function checkStepItems(items: readonly { tokens: readonly number[]; cach
 /** How a group finds its sequences' old keys and values: the block as it is, a compacting gather, or nothing. */
 type OldSlots =
   | { kind: 'none' }
-  /** The one block whose rows are the group's sequences in order: new slots are appended to it. */
-  | { kind: 'append'; block: KvBlock }
+  /**
+   * The one block holding the group's sequences, in the order of its rows, and nothing else alive:
+   * new slots are appended to it. `rows[b]` is member b's row; the rows no member has are holes.
+   */
+  | { kind: 'append'; block: KvBlock; rows: number[] }
   /**
    * The blocks flattened to (rows·H·slots, D), stacked with the step's new keys (B·H·T, D) and a
    * zero row; `index` picks (B, H, length + T) of them: each sequence's old positions in order, zeros
@@ -120,9 +126,13 @@ interface AttentionGroup {
   old: OldSlots;
   /** Slots after the step. */
   capacity: number;
-  /** (B, 1, T, capacity): 0 where query t of member b may attend, MASKED elsewhere; null when it sees every slot. */
+  /** Rows of the group's part of the new block: B, or the appended block's rows, holes included. */
+  rows: number;
+  /** Per member, its row among those; only when they include holes (else member b is row b). */
+  memberRows: number[] | null;
+  /** (rows, 1, T, capacity): 0 where query t of member b may attend, MASKED elsewhere; null when it sees every slot. */
   mask: Tensor | null;
-  /** Per member, the slot of each of its positions after the step. */
+  /** Per row, the slot of each of its positions after the step (none for a hole). */
   slots: number[][];
 }
 
@@ -264,17 +274,15 @@ export class GptDecoder {
     for (const T of [...byCount.keys()].sort((a, b) => a - b)) {
       const members = byCount.get(T)!.sort((a, b) => rowOf(a) - rowOf(b));
       for (const [b, i] of members.entries()) firstRows[i] = N + b * T;
-      groups.push(this.group(members, T, N, items));
+      groups.push(this.group(members, T, N, items, byCount.size === 1));
       N += members.length * T;
     }
     const capacity = Math.max(...groups.map((group) => group.capacity));
     const blockRows: number[] = new Array(items.length);
     const slots: number[][] = [];
     for (const group of groups) {
-      for (const [b, i] of group.members.entries()) {
-        blockRows[i] = slots.length;
-        slots.push(group.slots[b]!);
-      }
+      for (const [b, i] of group.members.entries()) blockRows[i] = slots.length + (group.memberRows?.[b] ?? b);
+      slots.push(...group.slots);
     }
     return { N, groups, firstRows, capacity, blockRows, slots };
   }
@@ -285,44 +293,68 @@ export class GptDecoder {
     T: number,
     firstRow: number,
     items: readonly { tokens: readonly number[]; cache: GptKvCache }[],
+    only: boolean,
   ): AttentionGroup {
     const caches = members.map((i) => items[i]!.cache);
     const lengths = caches.map((cache) => cache.length);
     const B = members.length;
-    const old = this.oldSlots(caches, T);
+    const old = this.oldSlots(caches, T, T === 1 && only);
     // Each sequence's slots after the step: its old ones (compacted to 0..length−1 by a gather), then its new tokens'.
     const oldCapacity = old.kind === 'append' ? old.block.capacity : old.kind === 'gather' ? old.length : 0;
-    const slots = caches.map((cache, b) => {
-      const own = old.kind === 'append' ? [...old.block.slots[cache.row]!] : Array.from({ length: lengths[b]! }, (_, j) => j);
-      for (let t = 0; t < T; t++) own.push(oldCapacity + t);
-      return own;
+    const own = caches.map((cache, b) => {
+      const slots = old.kind === 'append' ? [...old.block.slots[cache.row]!] : Array.from({ length: lengths[b]! }, (_, j) => j);
+      for (let t = 0; t < T; t++) slots.push(oldCapacity + t);
+      return slots;
     });
+    const holes = old.kind === 'append' && old.block.rows > B;
+    const rows = holes ? old.block.rows : B;
+    const memberRows = holes ? old.rows : null;
+    const slots: number[][] = holes ? Array.from({ length: rows }, () => []) : own;
+    if (memberRows) for (const [b, row] of memberRows.entries()) slots[row] = own[b]!;
     const capacity = oldCapacity + T;
-    const mask = new Float32Array(B * T * capacity).fill(MASKED);
-    for (let b = 0; b < B; b++) {
-      const own = slots[b]!;
-      // Query t sees the sequence's old positions and its new ones up to itself.
-      for (let t = 0; t < T; t++) for (let j = 0; j < lengths[b]! + t + 1; j++) mask[(b * T + t) * capacity + own[j]!] = 0;
+    // A hole's query sees every slot (its output is dropped); a member's query t sees its old positions and its new ones up to itself.
+    const mask = new Float32Array(rows * T * capacity);
+    for (const [b, row] of (memberRows ?? members.map((_, b) => b)).entries()) {
+      mask.fill(MASKED, row * T * capacity, (row + 1) * T * capacity);
+      for (let t = 0; t < T; t++) for (let j = 0; j < lengths[b]! + t + 1; j++) mask[(row * T + t) * capacity + own[b]![j]!] = 0;
     }
     const hidden = mask.some((v) => v !== 0);
-    return { members, T, firstRow, lengths, old, capacity, mask: hidden ? op.tensor(mask, [B, 1, T, capacity]) : null, slots };
+    return {
+      members,
+      T,
+      firstRow,
+      lengths,
+      old,
+      capacity,
+      rows,
+      memberRows,
+      mask: hidden ? op.tensor(mask, [rows, 1, T, capacity]) : null,
+      slots,
+    };
   }
 
   /**
-   * How a group finds its sequences' old keys: appended to in place when they are exactly one
-   * block's rows in order (a block's slots never outnumber its longest sequence's positions, so
-   * appending wastes nothing but the shorter rows' tails); otherwise gathered, compacted, from
-   * wherever they are.
+   * How a group finds its sequences' old keys: appended to in place when they are all the live
+   * rows of one block, in order (a block's slots never outnumber its longest sequence's
+   * positions, so appending wastes nothing but the shorter rows' tails); otherwise gathered,
+   * compacted, from wherever they are. Rows of sequences that left may stay as holes
+   * (`holesAllowed`: one token each, no other group in the step, so no new rows join), at most
+   * as many as there are sequences.
    */
-  private oldSlots(caches: readonly GptKvCache[], T: number): OldSlots {
+  private oldSlots(caches: readonly GptKvCache[], T: number, holesAllowed: boolean): OldSlots {
     const { heads: H } = this.config;
     const blocks: KvBlock[] = [];
     for (const { block } of caches) if (block !== null && !blocks.includes(block)) blocks.push(block);
     if (blocks.length === 0) return { kind: 'none' };
     const length = Math.max(...caches.map((cache) => cache.length));
     const only = blocks[0]!;
-    const inOrder = blocks.length === 1 && only.rows === caches.length && caches.every(({ row }, b) => row === b);
-    if (inOrder) return { kind: 'append', block: only };
+    // The block's live caches are exactly these (a cache is released when its sequence leaves or its step consumes it).
+    const allLive = blocks.length === 1 && caches.every(({ block }) => block === only) && only.references === caches.length;
+    const inOrder = caches.every(({ row }, b) => b === 0 || row > caches[b - 1]!.row);
+    const holes = only.rows - caches.length;
+    if (allLive && inOrder && (holes === 0 || (holesAllowed && holes <= caches.length))) {
+      return { kind: 'append', block: only, rows: caches.map(({ row }) => row) };
+    }
     const starts: number[] = [];
     let stacked = 0;
     for (const block of blocks) {
@@ -391,16 +423,27 @@ export class GptDecoder {
         const table = op.concat([...old.blocks.map((block) => rows(block[kind][layer]!)), rows(fresh), op.fill([1, D], 0)], 0);
         return op.reshape(op.gather(table, old.index), [B, H, old.length + T, D]);
       };
+      // With holes (T = 1): the members' (B, H, 1, D) spread to the block's rows, zeros in the holes.
+      const { rows, memberRows } = group;
+      const spreadIndex =
+        memberRows &&
+        op.tensor(
+          Int32Array.from({ length: rows }, (_, r) => (memberRows.indexOf(r) < 0 ? B : memberRows.indexOf(r))),
+          [rows],
+        );
+      const spread = (t: Tensor) =>
+        spreadIndex ? op.reshape(op.gather(op.concat([op.reshape(t, [B, C]), op.fill([1, C], 0)], 0), spreadIndex), [rows, H, 1, D]) : t;
       const rope = { base: ropeBase, offset: group.lengths };
-      const q = op.rope(heads(qAll!), rope);
-      const k = extend('keys', op.rope(heads(kAll!), rope));
-      const v = extend('values', heads(vAll!));
+      const q = spread(op.rope(heads(qAll!), rope));
+      const k = extend('keys', spread(op.rope(heads(kAll!), rope)));
+      const v = extend('values', spread(heads(vAll!)));
       groupKeys.push(k);
       groupValues.push(v);
-      const scaled = op.mulScalar(op.matMul(q, k, false, true), scoreScale); // (B, H, T, slots)
+      const scaled = op.mulScalar(op.matMul(q, k, false, true), scoreScale); // (rows, H, T, slots)
       const scores = group.mask ? op.add(scaled, group.mask) : scaled;
-      const y = op.matMul(op.softmax(scores), v); // (B, H, T, D)
-      outputs.push(op.reshape(T === 1 ? y : op.transpose(y, [0, 2, 1, 3]), [B * T, C]));
+      const y = op.matMul(op.softmax(scores), v); // (rows, H, T, D)
+      if (memberRows) outputs.push(op.gather(op.reshape(y, [rows, C]), op.tensor(Int32Array.from(memberRows), [B])));
+      else outputs.push(op.reshape(T === 1 ? y : op.transpose(y, [0, 2, 1, 3]), [B * T, C]));
     }
     // One block for the step: groups' rows stacked, each zero-padded to the most slots.
     const stack = (parts: Tensor[]) => {

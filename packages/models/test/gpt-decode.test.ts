@@ -126,6 +126,45 @@ describe('GptDecoder', () => {
     model.dispose();
   });
 
+  it('sequences that leave leave holes the others append past in place, until holes outnumber them', async () => {
+    const model = new Gpt(gptConfig('tiny', { recipe: 'unitScaling' }));
+    const decoder = new GptDecoder(model);
+    const V = model.config.vocabSize;
+    const texts = [0, 6, 12, 18].map((start) => TEXT.slice(start, start + 20));
+    const expected = await Promise.all(texts.map((ids) => fullLogits(model, ids)));
+    const before = memory().numTensors;
+    const blockOf = (cache: GptKvCache) => (cache as unknown as { block: { rows: number; capacity: number } }).block;
+    let live = (await decoder.step(texts.map((ids) => ({ tokens: ids.slice(0, 4) })))).map(({ cache }, text) => ({ text, cache }));
+    let fed = 4;
+    const decodeStep = async () => {
+      const results = await decoder.step(live.map(({ text, cache }) => ({ tokens: [texts[text]![fed]!], cache })));
+      fed++;
+      for (const [i, { text }] of live.entries()) {
+        const row = expected[text]!.subarray((fed - 1) * V, fed * V);
+        for (let j = 0; j < V; j++) expect(results[i]!.logits[j], `text ${text} position ${fed - 1}`).toBeCloseTo(row[j]!, 4);
+      }
+      live = live.map(({ text }, i) => ({ text, cache: results[i]!.cache }));
+    };
+    await decodeStep();
+    const leave = (text: number) => {
+      decoder.release(live.find((s) => s.text === text)!.cache);
+      live = live.filter((s) => s.text !== text);
+    };
+    leave(1);
+    for (let step = 0; step < 3; step++) {
+      const { capacity } = blockOf(live[0]!.cache);
+      await decodeStep();
+      expect(blockOf(live[0]!.cache)).toMatchObject({ rows: 4, capacity: capacity + 1 }); // appended, hole kept
+    }
+    leave(0);
+    leave(3);
+    await decodeStep(); // three holes beside one sequence: compacted
+    expect(blockOf(live[0]!.cache)).toMatchObject({ rows: 1, capacity: fed });
+    for (const { cache } of live) decoder.release(cache);
+    expect(memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
   it('sequences bringing different numbers of tokens in turn: full-forward logits, a block as long as its longest sequence', async () => {
     const model = new Gpt(gptConfig('tiny', { recipe: 'unitScaling', contextLength: 64 }));
     const decoder = new GptDecoder(model);
