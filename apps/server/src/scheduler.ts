@@ -113,6 +113,8 @@ export class Scheduler {
   }
 
   private async loop(): Promise<void> {
+    // Start on the next turn of the event loop, so requests that arrive together are prefilled together.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.waiting.length > 0 || this.active.length > 0) {
       while (this.active.length < this.options.maxBatch && this.waiting.length > 0) this.active.push(this.waiting.shift()!);
       this.updateGauges();

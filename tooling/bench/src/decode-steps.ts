@@ -2,9 +2,10 @@
  * Where a serving step's time goes on the CPU backend: GptDecoder.step on the 'small' model
  * (unitScaling, evaluation weights), per kernel, for the steps octet-serve runs: one token for 1,
  * 8 and 32 sequences (32-token prompts decoded 16 tokens first), a 32-token prompt alone, and seven
- * prompts with one sequence decoding (what eight clients whose requests end together send), and one
- * prompt joining seven decoding sequences (what they send once their requests drift apart). Each
- * kernel call is timed around the engine's `runKernel`; rows are µs per step, summed over calls.
+ * prompts with one sequence decoding (what eight clients whose requests end together send), seven
+ * sequences decoding after an eighth left, and one prompt joining seven decoding sequences (what
+ * they send once their requests drift apart). Each kernel call is timed around the engine's
+ * `runKernel`; rows are µs per step, summed over calls.
  */
 import { createCpuBackend } from '@octet/backend-cpu';
 import { ENGINE, setBackend } from '@octet/core';
@@ -79,6 +80,16 @@ export async function run(): Promise<void> {
     },
     async ([cache]) =>
       (await decoder.step([{ tokens: [98], cache: cache! }, ...Array.from({ length: 7 }, () => ({ tokens: PROMPT }))])).map((r) => r.cache),
+  ]);
+  cases.push([
+    'seven decoding after an eighth left',
+    async () => {
+      let caches = await prompts(8);
+      for (let i = 0; i < 16; i++) caches = await decode(caches);
+      decoder.release(caches[3]!); // one request ended; no other is waiting
+      return caches.filter((_, i) => i !== 3);
+    },
+    decode,
   ]);
   cases.push([
     'one prompt beside seven decoding',
