@@ -171,6 +171,18 @@ describe('AdamWFp8 codec (COAT dynamic range expansion)', () => {
     }
   });
 
+  it('decodes to exactly sign(q·s)·|q·s|^(1/k)·c, the formula per element', () => {
+    const x = Float32Array.from({ length: 128 * 64 }, (_, i) => random.normal() * 10 ** ((-8 * ((i * 37) % 101)) / 100));
+    const groups = quantizeFp8Groups(x, 128, true);
+    const q = fp8.decode(groups.codes, 'e4m3fn');
+    const y = dequantizeFp8Groups(groups, 128);
+    for (let i = 0; i < x.length; i++) {
+      const g = Math.floor(i / 128);
+      const qs = q[i]! * groups.scale[g]!;
+      expect(y[i]).toBe(Math.fround(Math.sign(qs) * Math.abs(qs) ** (1 / groups.expand![g]!) * groups.center![g]!));
+    }
+  });
+
   it('keeps small moments that plain e4m3 scaling flushes to zero (why the expansion matters)', () => {
     // One group spanning nine decades: 1e-9 … 1.
     const x = Float32Array.from({ length: 128 }, (_, i) => 10 ** (-9 * (i / 127)));
