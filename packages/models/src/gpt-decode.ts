@@ -13,9 +13,9 @@
  * decoding sequences still append to the block in place, with a zero query for the hole (a few
  * rows of q, k and v are spread to the block's rows, and the outputs picked back). When
  * sequences join, when holes would outnumber the sequences, or when sequences of different
- * blocks meet, one gather rebuilds a compact block with each sequence's positions in order. Groups of one step end up in one block,
- * zero-padded to the same number of slots, so a block has as many slots as its longest sequence
- * has positions.
+ * blocks meet, one gather rebuilds a compact block with each sequence's positions in order.
+ * Groups of one step end up in one block, zero-padded to the same number of slots, so a block has
+ * as many slots as its longest sequence has positions.
  */
 
 import type { Block, CausalSelfAttention } from '@octet/core';
@@ -104,9 +104,9 @@ type OldSlots =
   | { kind: 'none' }
   /**
    * The one block holding the group's sequences, in the order of its rows, and nothing else alive:
-   * new slots are appended to it. `rows[b]` is member b's row; the rows no member has are holes.
+   * new slots are appended to it. Rows no member has are holes.
    */
-  | { kind: 'append'; block: KvBlock; rows: number[] }
+  | { kind: 'append'; block: KvBlock }
   /**
    * The blocks flattened to (rows·H·slots, D), stacked with the step's new keys (B·H·T, D) and a
    * zero row; `index` picks (B, H, length + T) of them: each sequence's old positions in order, zeros
@@ -308,7 +308,7 @@ export class GptDecoder {
     });
     const holes = old.kind === 'append' && old.block.rows > B;
     const rows = holes ? old.block.rows : B;
-    const memberRows = holes ? old.rows : null;
+    const memberRows = holes ? caches.map(({ row }) => row) : null;
     const slots: number[][] = holes ? Array.from({ length: rows }, () => []) : own;
     if (memberRows) for (const [b, row] of memberRows.entries()) slots[row] = own[b]!;
     const capacity = oldCapacity + T;
@@ -353,7 +353,7 @@ export class GptDecoder {
     const inOrder = caches.every(({ row }, b) => b === 0 || row > caches[b - 1]!.row);
     const holes = only.rows - caches.length;
     if (allLive && inOrder && (holes === 0 || (holesAllowed && holes <= caches.length))) {
-      return { kind: 'append', block: only, rows: caches.map(({ row }) => row) };
+      return { kind: 'append', block: only };
     }
     const starts: number[] = [];
     let stacked = 0;
@@ -425,12 +425,12 @@ export class GptDecoder {
       };
       // With holes (T = 1): the members' (B, H, 1, D) spread to the block's rows, zeros in the holes.
       const { rows, memberRows } = group;
-      const spreadIndex =
-        memberRows &&
-        op.tensor(
-          Int32Array.from({ length: rows }, (_, r) => (memberRows.indexOf(r) < 0 ? B : memberRows.indexOf(r))),
-          [rows],
-        );
+      let spreadIndex: Tensor | null = null;
+      if (memberRows) {
+        const index = new Int32Array(rows).fill(B); // a hole takes the zero row after the members'
+        for (const [b, row] of memberRows.entries()) index[row] = b;
+        spreadIndex = op.tensor(index, [rows]);
+      }
       const spread = (t: Tensor) =>
         spreadIndex ? op.reshape(op.gather(op.concat([op.reshape(t, [B, C]), op.fill([1, C], 0)], 0), spreadIndex), [rows, H, 1, D]) : t;
       const rope = { base: ropeBase, offset: group.lengths };

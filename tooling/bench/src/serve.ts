@@ -19,6 +19,9 @@
  * - model alone: the ceiling batching can reach, without HTTP or sampling: every prompt prefilled
  *   in one step and all decoded in lockstep, against one sequence at a time through the same
  *   ServedModel.step (best of three alternating rounds); its tokens/s, batched / serial.
+ *
+ * OCTET_BENCH_SERVE_BACKENDS (default 'cpu,onnx') picks the backends, OCTET_BENCH_SERVE_REQUESTS
+ * (default 3) the requests per client.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
