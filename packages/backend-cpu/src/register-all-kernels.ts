@@ -2,6 +2,7 @@
 import type { KernelConfig } from '@octet/core';
 import { affineConfig as fastAffineConfig } from './fast/Affine.js';
 import { binaryConfig as fastBinaryConfig } from './fast/Binary.js';
+import { mapQuantizeConfig as fastMapQuantizeConfig } from './fast/MapQuantize.js';
 import { matMulConfig as fastMatMulConfig } from './fast/MatMul.js';
 import { quantizeConfig as fastQuantizeConfig } from './fast/Quantize.js';
 import { scaledMatMulConfig as fastScaledMatMulConfig } from './fast/ScaledMatMul.js';
@@ -16,6 +17,8 @@ import { dequantizeConfig } from './kernels/Dequantize.js';
 import { fillConfig } from './kernels/Fill.js';
 import { gatherConfig } from './kernels/Gather.js';
 import { geluGradConfig } from './kernels/GeluGrad.js';
+import { mapDequantizeConfig } from './kernels/MapDequantize.js';
+import { mapQuantizeConfig } from './kernels/MapQuantize.js';
 import { matMulConfig } from './kernels/MatMul.js';
 import { oneHotConfig } from './kernels/OneHot.js';
 import { quantizeConfig } from './kernels/Quantize.js';
@@ -51,6 +54,8 @@ export const CPU_KERNELS: readonly KernelConfig[] = [
   quantizeConfig,
   dequantizeConfig,
   scaleFromAmaxConfig,
+  mapQuantizeConfig,
+  mapDequantizeConfig,
   softmaxConfig,
   softmaxCrossEntropyConfig,
   ropeConfig,
@@ -59,7 +64,8 @@ export const CPU_KERNELS: readonly KernelConfig[] = [
 /**
  * The fast kernels: WASM SIMD matmuls, GELU, softmax, cross-entropy, FP8 quantization and, for
  * large arrays, the elementwise arithmetic (each falls back to its reference twin when the backend
- * has no WASM module), and Binary and Unary loops V8 can inline for the rest.
+ * has no WASM module), Binary and Unary loops V8 can inline for the rest, and codebook codes from a
+ * start table per map.
  */
 const FAST_KERNELS: readonly KernelConfig[] = [
   fastMatMulConfig,
@@ -71,6 +77,7 @@ const FAST_KERNELS: readonly KernelConfig[] = [
   fastSoftmaxConfig,
   fastSoftmaxCrossEntropyConfig,
   fastAffineConfig,
+  fastMapQuantizeConfig,
 ];
 
 /** The reference list with the hot kernels replaced by their WASM SIMD versions. */

@@ -703,3 +703,40 @@ describe('worker threads of the fast kernels', () => {
     wasm.terminate();
   });
 });
+
+describe('fast MapQuantize', () => {
+  const reference = createReferenceBackend();
+  const fast = createCpuBackend({ threads: 1 });
+  afterAll(() => fast.wasm?.terminate());
+  // Every f32 behaviour a start table can get wrong: each top-16-bit bucket at its ends and inside (NaNs, infinities, subnormals included).
+  const everySlot = new Uint32Array(5 << 16);
+  for (let top = 0; top < 1 << 16; top++) {
+    for (const [j, low] of [0, 1, 0x7fff, 0x8000, 0xffff].entries()) everySlot[5 * top + j] = ((top << 16) | low) >>> 0;
+  }
+  const values = new Float32Array(everySlot.buffer);
+  // Maps with codes closer together than a bucket (0.5, 0.5001, 0.5002 share one), adjacent floats, 256 and 16 entries.
+  const maps: [string, Float32Array, 4 | 8][] = [
+    [
+      '256 entries, dense near 0',
+      Float32Array.from({ length: 256 }, (_, i) => Math.sign(i - 127.5) * 10 ** (-7 * (1 - Math.abs(i - 127.5) / 127.5))),
+      8,
+    ],
+    ['close codes', Float32Array.from([-1, 0.5, 0.5001, 0.5002, 1]), 8],
+    ['adjacent floats', Float32Array.from([-1, 0.5 - 2 ** -25, 0.5, 1]), 4],
+    ['16 entries', Float32Array.from({ length: 16 }, (_, i) => (i + 1) / 16), 4],
+  ];
+  it.each(maps)('%s: the reference codes on every f32 behaviour', (_, map, bits) => {
+    const codes = (backend: CpuBackend) =>
+      backend.readSync(
+        backend.kernels.get('MapQuantize')!({
+          inputs: { x: backend.write(values, [values.length], 'float32'), map: backend.write(map, [map.length], 'float32') },
+          attrs: { bits },
+          backend,
+        } as never),
+      ) as Uint8Array;
+    const expected = codes(reference);
+    const actual = codes(fast);
+    const wrong = actual.findIndex((c, i) => c !== expected[i]);
+    expect(wrong === -1 ? 'all equal' : `byte ${wrong}: ${actual[wrong]} vs ${expected[wrong]}`).toBe('all equal');
+  });
+});

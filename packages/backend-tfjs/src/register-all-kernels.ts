@@ -8,6 +8,8 @@ import { dequantizeConfig } from './kernels/Dequantize.js';
 import { fillConfig } from './kernels/Fill.js';
 import { gatherConfig } from './kernels/Gather.js';
 import { geluGradConfig } from './kernels/GeluGrad.js';
+import { mapDequantizeConfig } from './kernels/MapDequantize.js';
+import { mapQuantizeConfig } from './kernels/MapQuantize.js';
 import { matMulConfig } from './kernels/MatMul.js';
 import { oneHotConfig } from './kernels/OneHot.js';
 import { quantizeConfig } from './kernels/Quantize.js';
@@ -43,6 +45,8 @@ export const TFJS_KERNELS: readonly KernelConfig[] = [
   quantizeConfig,
   dequantizeConfig,
   scaleFromAmaxConfig,
+  mapQuantizeConfig,
+  mapDequantizeConfig,
   softmaxConfig,
   softmaxCrossEntropyConfig,
   ropeConfig,

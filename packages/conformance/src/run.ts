@@ -2,6 +2,7 @@ import { createReferenceBackend } from '@octet/backend-cpu';
 import { type Backend, getActiveBackend, KERNEL_NAMES, type KernelName, setBackend } from '@octet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConformanceContext, makeTest } from './harness.js';
+import { defineCodebookCases } from './kernels/codebook.js';
 import { defineElementwiseCases } from './kernels/elementwise.js';
 import { defineFp8Cases } from './kernels/fp8.js';
 import { defineGradientCases } from './kernels/gradients.js';
@@ -60,6 +61,7 @@ export function runConformance(name: string, createBackend: () => Backend | Prom
       expect(missing, `kernels missing from backend ${ctx.backend().name}`).toEqual([]);
     });
     describe('FP8', () => defineFp8Cases(ctx));
+    describe('codebooks', () => defineCodebookCases(ctx));
     describe('elementwise', () => defineElementwiseCases(ctx));
     describe('shape and data movement', () => defineMovementCases(ctx));
     describe('reductions and fused NN kernels', () => defineReductionCases(ctx));

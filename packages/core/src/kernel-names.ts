@@ -235,6 +235,38 @@ export interface ScaleFromAmaxAttrs {
   powerOfTwo: boolean;
 }
 
+// ---------- codebook quantization (compressed optimizer states) ----------
+/**
+ * Codes of `x` (f32, any shape, n elements) on a codebook `map` (f32, 1-D, sorted ascending, 2 to
+ * 2^bits entries): code(x) = #{ j < map.length − 1 : t_j < x } with t_j = f32(f32(map[j] + map[j + 1]) · 0.5),
+ * the nearest entry by its float32 midpoints (lpmm's `quantize_bsearch`): a value on a midpoint
+ * takes the lower code, values beyond the ends the end codes, NaN code 0. Output uint8 of shape
+ * [⌈n · bits / 8⌉]; with bits 4, element 2i sits in the low nibble of byte i and 2i + 1 in the high
+ * nibble (a last odd element leaves the high nibble 0). Exact.
+ */
+export const MapQuantize = 'MapQuantize';
+export interface MapQuantizeInputs {
+  x: TensorInfo;
+  map: TensorInfo;
+}
+export interface MapQuantizeAttrs {
+  bits: 4 | 8;
+}
+
+/**
+ * The inverse lookup: f32 of `shape` with element i = map[code i], codes packed as MapQuantize
+ * writes them (`bits` 4 or 8); a code with no map entry reads NaN. Exact.
+ */
+export const MapDequantize = 'MapDequantize';
+export interface MapDequantizeInputs {
+  codes: TensorInfo;
+  map: TensorInfo;
+}
+export interface MapDequantizeAttrs {
+  bits: 4 | 8;
+  shape: number[];
+}
+
 // ---------- fused NN kernels ----------
 /** Softmax over the last axis. With `causal`, the last two dims are (Tq, Tk) and key j is masked for query i when j > i + (Tk - Tq). */
 export const Softmax = 'Softmax';
@@ -287,6 +319,8 @@ export type KernelName =
   | typeof Quantize
   | typeof Dequantize
   | typeof ScaleFromAmax
+  | typeof MapQuantize
+  | typeof MapDequantize
   | typeof Softmax
   | typeof SoftmaxCrossEntropy
   | typeof Rope;
@@ -312,6 +346,8 @@ export const KERNEL_NAMES: readonly KernelName[] = [
   Quantize,
   Dequantize,
   ScaleFromAmax,
+  MapQuantize,
+  MapDequantize,
   Softmax,
   SoftmaxCrossEntropy,
   Rope,

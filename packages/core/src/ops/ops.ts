@@ -271,6 +271,43 @@ export function scaleFromAmax(amaxHistory: Tensor, attrs: K.ScaleFromAmaxAttrs):
   return ENGINE.runKernel(K.ScaleFromAmax, { amaxHistory }, { ...attrs });
 }
 
+// ---------- codebook quantization ----------
+
+/**
+ * uint8 codes of `x` on the sorted codebook `map` (nearest entry by float32 midpoints, see the
+ * MapQuantize contract), one per byte (bits 8) or two per byte (bits 4, element 2i in the low nibble).
+ */
+export function mapQuantize(x: Tensor, map: Tensor, bits: 4 | 8 = 8): Tensor {
+  check(bits === 4 || bits === 8, 'mapQuantize: bits', bits, '4 or 8');
+  check(x.dtype === 'float32', 'mapQuantize: x dtype', x.dtype, 'float32');
+  check(
+    map.dtype === 'float32' && map.rank === 1 && map.size >= 2 && map.size <= 2 ** bits,
+    'mapQuantize: map',
+    `${map.dtype} [${map.shape.join(', ')}]`,
+    `a 1-D float32 codebook of 2 to ${2 ** bits} sorted entries`,
+  );
+  return ENGINE.runKernel(K.MapQuantize, { x, map }, { bits });
+}
+
+/** The values map[code] of `codes` packed as mapQuantize writes them, as f32 of `shape`. */
+export function mapDequantize(codes: Tensor, map: Tensor, shape: readonly number[], bits: 4 | 8 = 8): Tensor {
+  check(bits === 4 || bits === 8, 'mapDequantize: bits', bits, '4 or 8');
+  const bytes = Math.ceil((sizeOf(shape) * bits) / 8);
+  check(
+    codes.dtype === 'uint8' && codes.size === bytes,
+    'mapDequantize: codes',
+    `${codes.dtype} with ${codes.size} elements`,
+    `uint8 with ${bytes} elements (${bits}-bit codes of shape [${shape.join(', ')}])`,
+  );
+  check(
+    map.dtype === 'float32' && map.rank === 1 && map.size >= 1 && map.size <= 2 ** bits,
+    'mapDequantize: map',
+    `${map.dtype} [${map.shape.join(', ')}]`,
+    `a 1-D float32 codebook of at most ${2 ** bits} entries`,
+  );
+  return ENGINE.runKernel(K.MapDequantize, { codes, map }, { bits, shape: [...shape] });
+}
+
 // ---------- fused NN ----------
 
 export function softmax(x: Tensor, { causal = false }: { causal?: boolean } = {}): Tensor {
