@@ -429,9 +429,12 @@ describe('fast Unary and GeluGrad', () => {
   xs.set([0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-30, -1e-30, 30, -30], 0);
   const input = (backend: CpuBackend) => ({ x: backend.write(xs, [xs.length], 'float32') });
 
-  it.each(['exp', 'neg', 'square', 'rsqrt', 'sqrt', 'log', 'tanh', 'relu'])('%s equals the reference bit for bit', (op) => {
-    expect(run(fast, 'Unary', input(fast), { op })).toEqual(run(reference, 'Unary', input(reference), { op }));
-  });
+  it.each(['exp', 'neg', 'square', 'rsqrt', 'sqrt', 'log', 'tanh', 'relu', 'abs', 'sign', 'step', 'reciprocal'])(
+    '%s equals the reference bit for bit',
+    (op) => {
+      expect(run(fast, 'Unary', input(fast), { op })).toEqual(run(reference, 'Unary', input(reference), { op }));
+    },
+  );
 
   /** Same NaNs and infinities; finite values within 1e-6 relative, or 1e-6 absolute near 0 (the kernel contract). */
   function expectContract(actual: Float32Array, expected: Float32Array): void {

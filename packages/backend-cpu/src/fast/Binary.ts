@@ -1,13 +1,11 @@
 import type { BinaryAttrs, BinaryInputs, BinaryOp, KernelConfig } from '@octet/core';
 import { broadcastShapes } from '@octet/core';
 import { allocateUninitialized, type CpuBackend, output, values } from '../base.js';
-import { binaryConfig as referenceBinary } from '../kernels/Binary.js';
 import { forEachBroadcastRow } from '../kernels/Binary_impl.js';
 
 /**
  * The reference Binary calls one of seven closures per element, a call V8 cannot inline; here each
- * arithmetic op has its own loop, so the same expressions (hence the same f32 results) run inline.
- * maximum, minimum and pow stay on the reference kernel.
+ * op has its own loop, so the same expressions (hence the same f32 results) run inline.
  */
 function rows(
   op: BinaryOp,
@@ -31,6 +29,15 @@ function rows(
     case 'mul':
       for (let j = 0; j < n; j++, ia += sa, ib += sb) out[o + j] = a[ia]! * b[ib]!;
       return;
+    case 'maximum':
+      for (let j = 0; j < n; j++, ia += sa, ib += sb) out[o + j] = maximum(a[ia]!, b[ib]!);
+      return;
+    case 'minimum':
+      for (let j = 0; j < n; j++, ia += sa, ib += sb) out[o + j] = minimum(a[ia]!, b[ib]!);
+      return;
+    case 'pow':
+      for (let j = 0; j < n; j++, ia += sa, ib += sb) out[o + j] = a[ia]! ** b[ib]!;
+      return;
     default:
       for (let j = 0; j < n; j++, ia += sa, ib += sb) out[o + j] = a[ia]! / b[ib]!;
   }
@@ -49,12 +56,23 @@ function sameShape(op: BinaryOp, out: Float32Array, a: Float32Array, b: Float32A
     case 'mul':
       for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
       return;
+    case 'maximum':
+      for (let i = 0; i < n; i++) out[i] = maximum(a[i]!, b[i]!);
+      return;
+    case 'minimum':
+      for (let i = 0; i < n; i++) out[i] = minimum(a[i]!, b[i]!);
+      return;
+    case 'pow':
+      for (let i = 0; i < n; i++) out[i] = a[i]! ** b[i]!;
+      return;
     default:
       for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!;
   }
 }
 
-const INLINE_OPS = new Set<BinaryOp>(['add', 'sub', 'mul', 'div']);
+// The reference's NaN-propagating maximum and minimum, small enough for V8 to inline into the loops.
+const maximum = (a: number, b: number) => (a > b || Number.isNaN(a) ? a : b);
+const minimum = (a: number, b: number) => (a < b || Number.isNaN(a) ? a : b);
 const WASM_OP: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
 
 /**
@@ -81,7 +99,7 @@ function broadcastLayout(shape: readonly number[], partShape: readonly number[],
   return null;
 }
 
-/** add/sub/mul/div: in WASM from 16,384 outputs when it covers the broadcast, else in the loops above. */
+/** add/sub/mul/div: in WASM from 16,384 outputs when it covers the broadcast; the rest in the loops above. */
 export const binaryConfig: KernelConfig = {
   kernelName: 'Binary',
   kernelFunc: (args: { inputs: BinaryInputs; attrs: BinaryAttrs; backend: CpuBackend }) => {
@@ -90,13 +108,12 @@ export const binaryConfig: KernelConfig = {
       attrs: { op },
       backend,
     } = args;
-    if (!INLINE_OPS.has(op)) return referenceBinary.kernelFunc(args as never);
     const av = values(a);
     const bv = values(b);
     const shape = broadcastShapes(a.shape, b.shape);
     const size = shape.reduce((p, d) => p * d, 1);
     const out = allocateUninitialized(Float32Array, size);
-    if (backend.wasm && size >= MIN_WASM_ELEMENTS && (av.length === size || bv.length === size)) {
+    if (backend.wasm && op in WASM_OP && size >= MIN_WASM_ELEMENTS && (av.length === size || bv.length === size)) {
       const swap = av.length !== size;
       const layout = swap ? broadcastLayout(shape, a.shape, size, av.length) : broadcastLayout(shape, b.shape, size, bv.length);
       if (layout) return output(backend.wasm.binary(WASM_OP[op]!, swap ? bv : av, swap ? av : bv, out, { ...layout, swap }), shape);

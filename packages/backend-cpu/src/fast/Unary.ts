@@ -30,7 +30,7 @@ function gelu(xs: Float32Array, out: Float32Array): void {
  * the reference's expressions (bit-identical), gelu through `gelu` above, and large arrays of
  * neg/square/sqrt/rsqrt in WASM (bit-identical too). The rest stay on the reference kernel.
  */
-const INLINE_OPS = new Set<UnaryAttrs['op']>(['gelu', 'exp', 'neg', 'square', 'rsqrt', 'sqrt']);
+const INLINE_OPS = new Set<UnaryAttrs['op']>(['gelu', 'exp', 'log', 'neg', 'square', 'rsqrt', 'sqrt', 'abs', 'sign', 'step', 'reciprocal']);
 
 export const unaryConfig: KernelConfig = {
   kernelName: 'Unary',
@@ -53,6 +53,21 @@ export const unaryConfig: KernelConfig = {
         break;
       case 'exp':
         for (let i = 0; i < xs.length; i++) out[i] = Math.exp(xs[i]!);
+        break;
+      case 'log':
+        for (let i = 0; i < xs.length; i++) out[i] = Math.log(xs[i]!);
+        break;
+      case 'abs':
+        for (let i = 0; i < xs.length; i++) out[i] = Math.abs(xs[i]!);
+        break;
+      case 'sign':
+        for (let i = 0; i < xs.length; i++) out[i] = xs[i]! > 0 ? 1 : xs[i]! < 0 ? -1 : 0;
+        break;
+      case 'step':
+        for (let i = 0; i < xs.length; i++) out[i] = xs[i]! > 0 ? 1 : 0;
+        break;
+      case 'reciprocal':
+        for (let i = 0; i < xs.length; i++) out[i] = 1 / xs[i]!;
         break;
       case 'neg':
         for (let i = 0; i < xs.length; i++) out[i] = -xs[i]!;
