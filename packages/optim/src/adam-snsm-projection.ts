@@ -6,8 +6,9 @@
  * - 'rows': the r indices of the smaller dimension with the largest gradient norms.
  * - 'random': r distinct indices drawn uniformly (seeded).
  *
- * HOST-SIDE: runs on the host on the gradient read with `dataSync()` (octet has no SVD or QR
- * kernel); it runs once every `gap` steps, while the per-step projections are matmuls on the device.
+ * HOST-SIDE: runs on the host on the gradient read back (`readHost`: `dataSync()`, or fetched
+ * first by `applyGradientsAsync`; octet has no SVD or QR kernel); it runs once every `gap` steps,
+ * while the per-step projections are matmuls on the device.
  */
 import { Random } from '@octet/core';
 

@@ -104,6 +104,12 @@ export class AdamSNSM extends AdamFamilyBase {
     return this.plans.has(p);
   }
 
+  /** A refresh that chooses P from the gradient ('svd', 'rows') reads the gradient on the host. */
+  protected override hostReads(p: Variable, g: Tensor, step: number): Record<string, Tensor> {
+    const refreshes = this.plans.has(p) && (step - 1) % this.gap === 0 && this.projection !== 'random';
+    return refreshes ? { gradient: g } : {};
+  }
+
   protected update(p: Variable, g: Tensor, group: ResolvedGroup, lr: number): void {
     const plan = this.plans.get(p);
     if (!plan) {
@@ -153,7 +159,7 @@ export class AdamSNSM extends AdamFamilyBase {
         this.getState(`${p.name}.projection_indices`).assign(op.tensor(indices, [plan.rank], 'int32'));
         return;
       }
-      const values = g.dataSync() as Float32Array;
+      const values = this.readHost(p, g).gradient as Float32Array;
       if (this.projection === 'rows') {
         // Slices of the smaller dimension: columns of a tall weight, rows of a wide one.
         const indices = topIndices(sliceNorms(values, plan.rows, plan.cols, !plan.tall), plan.rank);

@@ -7,8 +7,9 @@
  * signed linear map instead: one of lpmm's configurations, not its default.
  */
 import { check, type Variable } from '@octet/core';
-import { blockwise4bitCodec, RANK1_4BIT_CODEC, rank1Codec } from './adamw-4bit-codec.js';
-import { SIGNED_LINEAR_MAP_4BIT } from './codebooks.js';
+import { rank1Codec } from './adamw-4bit-codec.js';
+import { blockwiseCodec } from './adamw-8bit-codec.js';
+import { DYNAMIC_MAP_SIGNED_4BIT, LINEAR_MAP_4BIT, SIGNED_LINEAR_MAP_4BIT } from './codebooks.js';
 import { CompressedAdamW, type CompressedAdamWOptions } from './compressed-adamw.js';
 import { checkInteger, type StateScalar } from './optimizer.js';
 import type { ParamGroup } from './param-groups.js';
@@ -50,9 +51,10 @@ export class AdamW4bit extends CompressedAdamW {
     this.blockSize = blockSize;
     this.threshold = threshold;
     this.firstMoment = firstMoment;
-    const firstMomentCodec = firstMoment === 'blockwise' ? blockwise4bitCodec(blockSize) : rank1Codec(SIGNED_LINEAR_MAP_4BIT);
+    const firstMomentCodec =
+      firstMoment === 'blockwise' ? blockwiseCodec(DYNAMIC_MAP_SIGNED_4BIT, blockSize, 4) : rank1Codec(SIGNED_LINEAR_MAP_4BIT);
     // More than `threshold` elements (lpmm's THRESHOLD) and at least 2-D (lpmm also quantizes long 1-D tensors: see the README).
-    this.initStates({ exp_avg: firstMomentCodec, exp_avg_sq: RANK1_4BIT_CODEC }, (p) => p.size > threshold && p.rank >= 2);
+    this.initStates({ exp_avg: firstMomentCodec, exp_avg_sq: rank1Codec(LINEAR_MAP_4BIT) }, (p) => p.size > threshold && p.rank >= 2);
   }
 
   protected override scalars(): Record<string, StateScalar> {

@@ -31,7 +31,10 @@ export class AdamW8bit extends CompressedAdamW {
     this.blockSize = blockSize;
     this.minQuantizedSize = minQuantizedSize;
     this.initStates(
-      { exp_avg: blockwiseCodec(DYNAMIC_MAP_SIGNED_8BIT, blockSize), exp_avg_sq: blockwiseCodec(DYNAMIC_MAP_UNSIGNED_8BIT, blockSize) },
+      {
+        exp_avg: blockwiseCodec(DYNAMIC_MAP_SIGNED_8BIT, blockSize, 8),
+        exp_avg_sq: blockwiseCodec(DYNAMIC_MAP_UNSIGNED_8BIT, blockSize, 8),
+      },
       (p) => p.size >= minQuantizedSize,
     );
   }

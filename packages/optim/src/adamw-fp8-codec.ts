@@ -3,127 +3,76 @@
  * (Xi et al. 2024): each group's values are raised to a power k that stretches their dynamic range
  * onto e4m3's before the cast, so small moments do not flush to zero.
  *
- *   mx = max|x|, mn = min nonzero |x|, c = √(mx·mn)
- *   k  = ⌊16 · log2(448²/2) / log2(mx/mn)⌋ / 16          (k = 1 when mx = mn)
+ *   mx = max|x|, mn = min nonzero |x|, c = √mx·√mn
+ *   k  = max(1, ⌊16 · log2(448²/2) / log2(mx/mn)⌋) / 16                (k = 1 when mx = mn)
  *   y  = sign(x)·(|x|/c)^k,  s = (mx/c)^k / 448,  q = e4m3(y / s)       stored: q, s, k, c
  *   x  ≈ sign(q)·|q·s|^(1/k)·c
  *
  * Without expansion (`expansion: false`) it is plain per-group absmax scaling: s = mx/448, q = e4m3(x/s).
+ * A group of zeros stores s = 0, k = 1, c = 1 and q = 0, which decodes to 0.
  *
- * HOST-SIDE: the group statistics and the power law run on the host on arrays read with
- * `dataSync()`; the cast itself is core's bit-exact `fp8.encode`/`fp8.decode`. A fused kernel can
- * replace `quantizeFp8Groups`/`dequantizeFp8Groups` with the same stored q, s, k, c.
+ * Written with core's ops on (groups, 128) blocks, branch-free (the cases above are selected with
+ * `step`): every backend runs it on its own kernels, in f32. c is √mx·√mn rather than √(mx·mn),
+ * whose product can underflow f32 for second moments.
  */
-import { fp8 } from '@octet/core';
-import type { HostCodec } from './compressed-adamw.js';
+import { op, type Tensor } from '@octet/core';
+import { asBlocks, blockCount, fromBlocks } from './block-layout.js';
+import type { MomentCodec } from './compressed-adamw.js';
 
 export const E4M3_MAX = 448;
 /** log2(448² / 2): the dynamic range (max over min) the expansion targets. */
 const TARGET_RANGE_LOG2 = Math.log2((E4M3_MAX * E4M3_MAX) / 2);
+/** Stands in for the |x| of zeros when taking the smallest nonzero |x| (larger than any moment). */
+const NOT_A_MINIMUM = 3e38;
+/** k·16 is clamped here before truncation (it is finite and below this whenever mx/mn > 1 in f32). */
+const MAX_K16 = 2 ** 30;
 
-export interface Fp8Groups {
-  codes: Uint8Array;
-  /** s per group. */
-  scale: Float32Array;
-  /** k per group (expansion only). */
-  expand?: Float32Array;
-  /** c per group (expansion only). */
-  center?: Float32Array;
+/** 1 where x > 0, else 0 (x ≥ 0 here: so 1 − isPositive(x) marks the zeros). */
+const isPositive = (x: Tensor) => op.step(x);
+/** x where x > 0, else 1: a divisor that leaves the zeros it divides at 0. */
+const orOne = (x: Tensor) => op.add(x, op.sub(op.scalar(1), isPositive(x)));
+
+export interface Fp8GroupStats {
+  /** s per group, (groups, 1). */
+  scale: Tensor;
+  /** k per group, (groups, 1) (expansion only). */
+  expand?: Tensor;
+  /** c per group, (groups, 1) (expansion only). */
+  center?: Tensor;
 }
 
-export function quantizeFp8Groups(values: Float32Array, groupSize: number, expansion: boolean): Fp8Groups {
-  const n = values.length;
-  const groups = Math.ceil(n / groupSize);
-  const scaled = new Float32Array(n);
-  const scale = new Float32Array(groups);
-  const expand = expansion ? new Float32Array(groups) : undefined;
-  const center = expansion ? new Float32Array(groups) : undefined;
-  for (let gi = 0; gi < groups; gi++) {
-    const start = gi * groupSize;
-    const end = Math.min(n, start + groupSize);
-    let mx = 0;
-    let mn = Number.POSITIVE_INFINITY;
-    for (let i = start; i < end; i++) {
-      const a = Math.abs(values[i]!);
-      if (a > mx) mx = a;
-      if (a > 0 && a < mn) mn = a;
-    }
-    if (mx === 0) {
-      // All zeros: q = 0 decodes to 0 whatever s, k, c are.
-      if (expand && center) {
-        expand[gi] = 1;
-        center[gi] = 1;
-      }
-      continue;
-    }
-    if (!expand || !center) {
-      const s = Math.fround(mx / E4M3_MAX);
-      scale[gi] = s;
-      for (let i = start; i < end; i++) scaled[i] = values[i]! / s;
-      continue;
-    }
-    const ratio = mx / mn;
-    const k = Math.fround(ratio > 1 ? Math.max(1, Math.floor((16 * TARGET_RANGE_LOG2) / Math.log2(ratio))) / 16 : 1);
-    const c = Math.fround(Math.sqrt(mx * mn));
-    const s = Math.fround((mx / c) ** k / E4M3_MAX);
-    expand[gi] = k;
-    center[gi] = c;
-    scale[gi] = s;
-    for (let i = start; i < end; i++) {
-      const x = values[i]!;
-      scaled[i] = (Math.sign(x) * (Math.abs(x) / c) ** k) / s;
-    }
-  }
-  return { codes: fp8.encode(scaled, 'e4m3fn'), scale, ...(expand ? { expand, center } : {}) };
-}
-
-export function dequantizeFp8Groups(
-  { codes, scale, expand, center }: { codes: Uint8Array; scale: Float32Array; expand?: Float32Array; center?: Float32Array },
-  groupSize: number,
-): Float32Array {
-  if (!expand || !center) {
-    const q = fp8.decode(codes, 'e4m3fn');
-    for (let i = 0; i < q.length; i++) q[i] = q[i]! * scale[Math.floor(i / groupSize)]!;
-    return q;
-  }
-  // |q·s|^(1/k)·c = |q|^(1/k) · (s^(1/k)·c): one power per group, and |q|^(1/k) from a table per k.
-  const out = new Float32Array(codes.length);
-  for (let start = 0, gi = 0; start < codes.length; start += groupSize, gi++) {
-    const k = expand[gi]!;
-    const roots = rootTable(k);
-    const factor = scale[gi]! ** (1 / k) * center[gi]!;
-    const end = Math.min(codes.length, start + groupSize);
-    for (let i = start; i < end; i++) {
-      const code = codes[i]!;
-      const magnitude = roots[code & 0x7f]! * factor;
-      out[i] = code & 0x80 ? -magnitude : magnitude;
-    }
-  }
-  return out;
-}
-
-/**
- * |q|^(1/k) for the 128 non-negative e4m3 codes (NaN for the NaN code), per k seen: k is a
- * multiple of 1/16 from a narrow range, so a few tables serve every group, and decoding costs no
- * power per element (the per-element power was most of AdamWFp8's step).
- */
-const rootTables = new Map<number, Float64Array>();
-function rootTable(k: number): Float64Array {
-  let table = rootTables.get(k);
-  if (table === undefined) {
-    const magnitudes = fp8.decodeTable('e4m3fn').subarray(0, 128);
-    table = Float64Array.from(magnitudes, (q) => q ** (1 / k));
-    rootTables.set(k, table);
-  }
-  return table;
+/** The per-group s (and k, c) of blocks (groups, groupSize). */
+function groupStats(blocks: Tensor, expansion: boolean): Fp8GroupStats {
+  const mx = op.amax(blocks, 1, true);
+  if (!expansion) return { scale: op.mulScalar(mx, 1 / E4M3_MAX) };
+  const magnitudes = op.abs(blocks);
+  const zerosHidden = op.add(magnitudes, op.mulScalar(op.sub(op.scalar(1), isPositive(magnitudes)), NOT_A_MINIMUM));
+  const mn = op.neg(op.max(op.neg(zerosHidden), 1, true)); // NOT_A_MINIMUM for a group of zeros
+  const ratio = op.div(mx, mn); // ≥ 1, or 0 for a group of zeros
+  const k16 = op.maximum(
+    op.cast(
+      op.cast(
+        op.minimum(op.div(op.scalar(16 * TARGET_RANGE_LOG2), op.mulScalar(op.log(ratio), 1 / Math.LN2)), op.scalar(MAX_K16)),
+        'int32',
+      ),
+      'float32',
+    ),
+    op.scalar(1),
+  );
+  const expanding = isPositive(op.addScalar(ratio, -1)); // mx > mn
+  const expand = op.mulScalar(op.add(op.mul(expanding, k16), op.mulScalar(op.sub(op.scalar(1), expanding), 16)), 1 / 16);
+  const center = op.add(op.mul(op.sqrt(mx), op.sqrt(mn)), op.sub(op.scalar(1), isPositive(mx))); // 1 for a group of zeros
+  const scale = op.mulScalar(op.pow(op.div(mx, center), expand), 1 / E4M3_MAX);
+  return { scale, expand, center };
 }
 
 /** The codec of one moment: `codes` (uint8 e4m3), `scale` and, with expansion, `expand` (k) and `center` (c), f32 per group. */
-export function fp8GroupCodec(groupSize: number, expansion: boolean): HostCodec {
+export function fp8GroupCodec(groupSize: number, expansion: boolean): MomentCodec {
   const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const one = () => op.scalar(1);
   return {
     layout: (shape) => {
-      const groups = [Math.ceil(size(shape) / groupSize)];
+      const groups = [blockCount(size(shape), groupSize)];
       return {
         codes: { dtype: 'uint8', shape: [size(shape)] },
         scale: { dtype: 'float32', shape: groups },
@@ -132,16 +81,21 @@ export function fp8GroupCodec(groupSize: number, expansion: boolean): HostCodec 
           : {}),
       };
     },
-    decode: (state) =>
-      dequantizeFp8Groups(
-        {
-          codes: state.codes as Uint8Array,
-          scale: state.scale as Float32Array,
-          expand: state.expand as Float32Array | undefined,
-          center: state.center as Float32Array | undefined,
-        },
-        groupSize,
-      ),
-    encode: (values) => quantizeFp8Groups(values, groupSize, expansion) as unknown as Record<string, Uint8Array | Float32Array>,
+    encode: (values) => {
+      const blocks = asBlocks(values, groupSize); // (groups, groupSize)
+      const { scale, expand, center } = groupStats(blocks, expansion);
+      const expanded = expand && center ? op.mul(op.sign(blocks), op.pow(op.div(op.abs(blocks), center), expand)) : blocks;
+      const codes = op.quantizeTensor(fromBlocks(op.div(expanded, orOne(scale)), [values.size]), one(), 'e4m3fn');
+      const flat = (t: Tensor) => op.reshape(t, [t.size]);
+      return { codes, scale: flat(scale), ...(expand && center ? { expand: flat(expand), center: flat(center) } : {}) };
+    },
+    decode: ({ codes, scale, expand, center }, shape) => {
+      const column = (t: Tensor) => op.reshape(t, [t.size, 1]);
+      const q = asBlocks(op.dequantizeTensor(codes!, one(), 'e4m3fn'), groupSize);
+      const qs = op.mul(q, column(scale!));
+      if (!expand || !center) return fromBlocks(qs, shape);
+      const magnitude = op.mul(op.pow(op.abs(qs), op.reciprocal(column(expand))), column(center));
+      return fromBlocks(op.mul(op.sign(q), magnitude), shape);
+    },
   };
 }

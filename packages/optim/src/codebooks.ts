@@ -1,6 +1,7 @@
 /**
  * The quantization maps ("codebooks") of the compressed optimizers, regenerated from their
- * published constructions with the same float32 arithmetic, plus nearest-code search.
+ * published constructions with the same float32 arithmetic. Values become codes on the device, by
+ * the MapQuantize kernel (nearest entry by float32 midpoints).
  *
  * - `dynamicMap`: bitsandbytes' `create_dynamic_map` (the "dynamic tree" type of Dettmers 2015):
  *   for each exponent i < maxExponentBits, the midpoints of `linspace(0.1, 1, n_i)` (float32)
@@ -111,104 +112,3 @@ export const DYNAMIC_MAP_SIGNED_4BIT = dynamicMap({ signed: true, maxExponentBit
 export const LINEAR_MAP_4BIT = linearMapWithoutZero(4);
 /** thu-ml's 4-bit signed linear map (AdamW4bit's `firstMoment: 'rank1-linear'`): ±1/15, ±3/15, …, ±1. */
 export const SIGNED_LINEAR_MAP_4BIT = signedLinearMap(4);
-
-/** For `x` with map[0] ≤ x < map[last]: the index lo with map[lo] ≤ x < map[lo + 1], by binary search. */
-function searchLowerCode(map: Float32Array, x: number): number {
-  let lo = 0;
-  let hi = map.length - 1;
-  // Invariant: map[lo] ≤ x < map[hi].
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (map[mid]! <= x) lo = mid;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/**
- * Per map, where to start looking for x's lower code, by the top 16 bits of x as a float32 (sign,
- * exponent, 7 mantissa bits): the lower code of the smallest value with those bits. A bucket spans
- * a relative width of 2^-7, so x's lower code is that one or a step or two away; the walk in
- * `lowerCodeIndex` makes the answer exact whatever the start. It replaces a binary search per
- * element (eight unpredictable branches for 256 codes), the cost of every block-wise encode.
- */
-const startCodes = new WeakMap<Float32Array, Uint8Array>();
-const float32 = new Float32Array(1);
-const float32Bits = new Uint32Array(float32.buffer);
-
-/** The last map asked for and its start codes: encoders ask for the same map element after element. */
-let lastMap: Float32Array | null = null;
-let lastStarts: Uint8Array = new Uint8Array(0);
-
-function startCodesOf(map: Float32Array): Uint8Array {
-  if (map === lastMap) return lastStarts;
-  let starts = startCodes.get(map);
-  if (!starts) {
-    starts = buildStartCodes(map);
-    startCodes.set(map, starts);
-  }
-  lastMap = map;
-  lastStarts = starts;
-  return starts;
-}
-
-function buildStartCodes(map: Float32Array): Uint8Array {
-  if (map.length > 256) throw new Error(`code map: ${map.length} codes; allowed: at most 256 (one byte per code)`);
-  const last = map.length - 1;
-  const starts = new Uint8Array(1 << 16);
-  const value = new Float32Array(1);
-  const bits = new Uint32Array(value.buffer);
-  for (let top = 0; top < 1 << 16; top++) {
-    // The bucket's smallest value: its lowest bits when positive, its highest (largest magnitude) when negative.
-    bits[0] = top >= 0x8000 ? ((top << 16) | 0xffff) >>> 0 : top << 16;
-    const lowest = value[0]!;
-    starts[top] = Number.isNaN(lowest) || lowest < map[0]! ? 0 : lowest >= map[last]! ? last - 1 : searchLowerCode(map, lowest);
-  }
-  return starts;
-}
-
-/** For `x` strictly inside the sorted `map` (at most 256 codes): the index lo with map[lo] ≤ x < map[lo + 1]. */
-function lowerCodeIndex(map: Float32Array, x: number): number {
-  const starts = startCodesOf(map);
-  float32[0] = x;
-  let lo = starts[float32Bits[0]! >>> 16]!;
-  // x's float32 may round across the bucket's edge, so walk either way; map[0] < x < map[last] stops both walks.
-  while (map[lo]! > x) lo--;
-  while (map[lo + 1]! <= x) lo++;
-  return lo;
-}
-
-/**
- * Index of the code nearest to `x` in the sorted `map` (ties go to the lower code; values outside
- * the map clamp to its ends): the code below `x`, then the distances to the two codes around it.
- */
-export function nearestCode(map: Float32Array, x: number): number {
-  const last = map.length - 1;
-  if (!(x > map[0]!)) return 0; // also NaN → 0
-  if (x >= map[last]!) return last;
-  const lo = lowerCodeIndex(map, x);
-  return x - map[lo]! <= map[lo + 1]! - x ? lo : lo + 1;
-}
-
-/**
- * thu-ml's nearest code (`quantize_bsearch` in lpmm's quantization kernel): the code below, then
- * `x` against the float32 midpoint (lo + hi)·0.5 of the two codes around it; a value on the
- * midpoint goes to the lower code. Values outside the map clamp to its ends.
- */
-export function nearestCodeByMidpoint(map: Float32Array, x: number): number {
-  const last = map.length - 1;
-  if (!(x > map[0]!)) return 0; // also NaN → 0
-  if (x >= map[last]!) return last;
-  const lo = lowerCodeIndex(map, x);
-  return f32(f32(map[lo]! + map[lo + 1]!) * 0.5) < x ? lo + 1 : lo;
-}
-
-/** Half the gap between the codes around `x` (at or beyond an end: half the end gap): the nearest-code error bound. */
-export function halfGapAround(map: Float32Array, x: number): number {
-  const last = map.length - 1;
-  if (x <= map[0]!) return (map[1]! - map[0]!) / 2;
-  if (x >= map[last]!) return (map[last]! - map[last - 1]!) / 2;
-  let lo = 0;
-  while (map[lo + 1]! < x) lo++;
-  return (map[lo + 1]! - map[lo]!) / 2;
-}

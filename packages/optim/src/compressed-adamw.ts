@@ -1,46 +1,44 @@
 /**
  * AdamW whose moments are held compressed: each step decodes m and v to f32, runs AdamW's update
- * as kernels (the same arithmetic as `AdamW`), and encodes the new moments. Which codec holds which
- * moment is the subclass's choice (AdamW8bit, AdamWFp8, AdamW4bit); small tensors keep f32 moments.
+ * (the same kernels as `AdamW`), and encodes the new moments. Which codec holds which moment is the
+ * subclass's choice (AdamW8bit, AdamWFp8, AdamW4bit); small tensors keep f32 moments. Codecs are
+ * written with core's ops (block statistics as reductions, codebooks through the MapQuantize and
+ * MapDequantize kernels, FP8 through Quantize and Dequantize), so the whole step runs on the
+ * backend that holds the parameters, a GPU's included, and nothing is read back to the host.
  */
-import { type AnyTypedArray, op, type Tensor, tidy, type Variable } from '@octet/core';
+import { keep, op, type Tensor, tidy, type Variable } from '@octet/core';
 import { adamDirection, adamMoments, correction, decayed } from './adam-math.js';
 import { AdamFamilyBase, type AdamFamilyOptions } from './optimizer.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
-/**
- * A codec for one moment tensor whose encode/decode run on the host (no kernel for it yet): the
- * state lives in backend tensors, is read with `dataSync()` and re-uploaded. A fused kernel can
- * replace `decode` → update → `encode` later without changing the state layout.
- */
-export interface HostCodec {
-  /** State tensors (suffix → dtype and shape) for a moment of `size` elements shaped `shape`. */
+/** How one moment tensor is held: its state tensors, and the kernels that encode and decode them. */
+export interface MomentCodec {
+  /** State tensors (suffix → dtype and shape) for a moment shaped `shape`. */
   layout(shape: readonly number[]): Record<string, { dtype: 'float32' | 'uint8' | 'int32'; shape: number[] }>;
-  /** The moment's f32 values from its state arrays (same keys as `layout`). */
-  decode(state: Record<string, AnyTypedArray>, shape: readonly number[]): Float32Array;
-  /** New state arrays for `values`. */
-  encode(values: Float32Array, shape: readonly number[]): Record<string, AnyTypedArray>;
+  /** The moment's f32 values (shaped `shape`) from its state tensors (same keys as `layout`). */
+  decode(state: Record<string, Tensor>, shape: readonly number[]): Tensor;
+  /** New state tensors for `values` (shaped `shape`), each shaped as `layout` says. */
+  encode(values: Tensor, shape: readonly number[]): Record<string, Tensor>;
 }
 
-/** f32 moments through the host unchanged: the degenerate setting of every codec. */
-export const IDENTITY_CODEC: HostCodec = {
+/** f32 moments through the codec path unchanged: the degenerate setting of every codec. */
+export const IDENTITY_CODEC: MomentCodec = {
   layout: (shape) => ({ values: { dtype: 'float32', shape: [...shape] } }),
-  decode: (state) => state.values as Float32Array,
+  decode: (state) => state.values!,
   encode: (values) => ({ values }),
 };
-
-/** How one moment of one parameter is held. */
-interface MomentStore {
-  read(): Tensor;
-  write(value: Tensor): void;
-}
 
 export type Moment = 'exp_avg' | 'exp_avg_sq';
 
 /** AdamW's options plus what every compressed variant takes. */
 export interface CompressedAdamWOptions extends AdamFamilyOptions {
-  /** Keep every moment in f32 through the same host path (the degenerate setting, for tests). */
+  /** Keep every moment in f32 through the same codec path (the degenerate setting, for tests). */
   identityCodec?: boolean;
+}
+
+interface MomentStore {
+  codec: MomentCodec;
+  slots: Record<string, Variable>;
 }
 
 export abstract class CompressedAdamW extends AdamFamilyBase {
@@ -55,16 +53,16 @@ export abstract class CompressedAdamW extends AdamFamilyBase {
 
   /**
    * Creates the moment stores: `codecs` hold the moments of the parameters that `compresses`
-   * selects (IDENTITY_CODEC does with `identityCodec`), the others keep f32 moments on the device.
-   * Subclasses call it at the end of their constructor, once their options are set.
+   * selects (IDENTITY_CODEC does with `identityCodec`), the others keep f32 moments. Subclasses call
+   * it at the end of their constructor, once their options are set.
    */
-  protected initStates(codecs: Record<Moment, HostCodec>, compresses: (p: Variable) => boolean): void {
+  protected initStates(codecs: Record<Moment, MomentCodec>, compresses: (p: Variable) => boolean): void {
+    const codecFor = (moment: Moment) => (this.identityCodec ? IDENTITY_CODEC : codecs[moment]);
     for (const p of this.params()) {
       if (!compresses(p)) {
         this.addMoments(p);
         continue;
       }
-      const codecFor = (moment: Moment) => (this.identityCodec ? IDENTITY_CODEC : codecs[moment]);
       this.stores.set(p, {
         exp_avg: this.makeStore(p, 'exp_avg', codecFor('exp_avg')),
         exp_avg_sq: this.makeStore(p, 'exp_avg_sq', codecFor('exp_avg_sq')),
@@ -77,29 +75,17 @@ export abstract class CompressedAdamW extends AdamFamilyBase {
     return this.stores.has(p);
   }
 
-  /** The store of one moment: `codec`'s state tensors. */
-  private makeStore(p: Variable, moment: Moment, codec: HostCodec): MomentStore {
-    const base = `${p.name}.${moment}`;
-    const layout = codec.layout(p.shape);
-    // Codes start as the encoding of zeros (a map's zero need not be byte 0).
-    const initial = codec.encode(new Float32Array(p.size), p.shape);
-    const slots = Object.entries(layout).map(
-      ([suffix, { dtype, shape }]) => [suffix, this.addState(`${base}.${suffix}`, op.tensor(initial[suffix]!, shape, dtype))] as const,
+  /** One moment's state tensors, named `<param>.<moment>.<suffix>`, starting as the encoding of zeros (a map's zero need not be code 0). */
+  private makeStore(p: Variable, moment: Moment, codec: MomentCodec): MomentStore {
+    const initial = tidy(() => {
+      const encoded = codec.encode(op.zeros(p.shape), p.shape);
+      for (const t of Object.values(encoded)) keep(t);
+      return encoded;
+    });
+    const slots = Object.fromEntries(
+      Object.keys(codec.layout(p.shape)).map((suffix) => [suffix, this.addState(`${p.name}.${moment}.${suffix}`, initial[suffix]!)]),
     );
-    const write = (values: Float32Array) => {
-      const encoded = codec.encode(values, p.shape);
-      for (const [suffix, slot] of slots) {
-        const { dtype, shape } = layout[suffix]!;
-        slot.assign(op.tensor(encoded[suffix]!, shape, dtype));
-      }
-    };
-    return {
-      read: () => {
-        const state = Object.fromEntries(slots.map(([suffix, slot]) => [suffix, slot.dataSync()]));
-        return op.tensor(codec.decode(state, p.shape), p.shape);
-      },
-      write: (value) => write(value.dataSync() as Float32Array),
-    };
+    return { codec, slots };
   }
 
   protected update(p: Variable, g: Tensor, group: ResolvedGroup, lr: number): void {
@@ -110,10 +96,17 @@ export abstract class CompressedAdamW extends AdamFamilyBase {
     }
     const t = this.stepCount;
     tidy(() => {
-      const moments = adamMoments(stores.exp_avg.read(), stores.exp_avg_sq.read(), g, this.beta1, this.beta2);
+      const read = ({ codec, slots }: MomentStore) => codec.decode(slots, p.shape);
+      const moments = adamMoments(read(stores.exp_avg), read(stores.exp_avg_sq), g, this.beta1, this.beta2);
       const update = adamDirection(moments.m, moments.v, lr, correction(this.beta1, t), correction(this.beta2, t), this.eps);
-      stores.exp_avg.write(moments.m);
-      stores.exp_avg_sq.write(moments.v);
+      for (const [moment, value] of [
+        ['exp_avg', moments.m],
+        ['exp_avg_sq', moments.v],
+      ] as const) {
+        const { codec, slots } = stores[moment];
+        const encoded = codec.encode(value, p.shape);
+        for (const [suffix, slot] of Object.entries(slots)) slot.assign(encoded[suffix]!);
+      }
       p.assign(op.sub(decayed(p, lr, this.weightDecay, group.weightDecay), update));
     });
   }

@@ -7,7 +7,8 @@
  * - 'uniform': r distinct rows uniformly, ρ = 1/√(r·(1/n)) = √(n/r).
  *
  * HOST-SIDE: runs on the host once every refresh, on the row norms (computed on the device) read
- * with `dataSync()`; the per-step gather/scatter of the selected rows are kernels.
+ * back (`readHost`: `dataSync()`, or fetched first by `applyGradientsAsync`); the per-step
+ * gather/scatter of the selected rows are kernels.
  */
 import type { Random } from '@octet/core';
 import { topIndices, uniformIndices } from './adam-snsm-projection.js';

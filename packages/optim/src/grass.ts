@@ -67,6 +67,12 @@ export class Grass extends AdamFamilyBase {
     return this.plans.has(p);
   }
 
+  /** A refresh reads the squared norms of the gradient's rows on the host. */
+  protected override hostReads(p: Variable, g: Tensor, step: number): Record<string, Tensor> {
+    const refreshes = this.plans.has(p) && (step - 1) % this.refreshEvery === 0;
+    return refreshes ? { rowSquaredNorms: op.sum(op.square(g), 1) } : {};
+  }
+
   protected update(p: Variable, g: Tensor, group: ResolvedGroup, lr: number): void {
     const t = this.stepCount;
     const m = this.getState(`${p.name}.exp_avg`);
@@ -93,7 +99,7 @@ export class Grass extends AdamFamilyBase {
   /** Chooses the rows (host-side, see grass-projection.ts) and restarts the moments. */
   private refresh(p: Variable, g: Tensor, plan: Plan, refreshIndex: number): void {
     tidy(() => {
-      const squaredNorms = op.sum(op.square(g), 1).dataSync() as Float32Array;
+      const squaredNorms = this.readHost(p, g).rowSquaredNorms as Float32Array;
       const random = new Random((this.seed + plan.index * 7919 + refreshIndex * 104729) >>> 0);
       const { rows, weights } = selectRows(squaredNorms, plan.rank, this.selection, random);
       this.getState(`${p.name}.rows`).assign(op.tensor(rows, [plan.rank], 'int32'));

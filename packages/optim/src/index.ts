@@ -14,12 +14,10 @@ export {
   type LinspaceKernel,
   linearMapWithoutZero,
   linspaceF32,
-  nearestCode,
-  nearestCodeByMidpoint,
   SIGNED_LINEAR_MAP_4BIT,
   signedLinearMap,
 } from './codebooks.js';
-export { CompressedAdamW, type CompressedAdamWOptions, type HostCodec, IDENTITY_CODEC } from './compressed-adamw.js';
+export { CompressedAdamW, type CompressedAdamWOptions, IDENTITY_CODEC, type MomentCodec } from './compressed-adamw.js';
 export { createOptimizer, OPTIMIZER_NAMES, type OptimizerName } from './factory.js';
 export { Grass, type GrassOptions } from './grass.js';
 export type { RowSelection } from './grass-projection.js';
@@ -27,6 +25,7 @@ export { MicroAdam, type MicroAdamOptions } from './micro-adam.js';
 export {
   AdamFamilyBase,
   type AdamFamilyOptions,
+  type HostValues,
   type Optimizer,
   OptimizerBase,
   type OptimizerState,

@@ -2,9 +2,10 @@
  * MicroAdam's codec (Modoranu et al. 2024): per-block top-k selection, the ring buffer of
  * (indices, values) and the 4-bit error feedback with per-block min/max.
  *
- * HOST-SIDE: all of it runs on the host on arrays read with `dataSync()` (octet has no top-k or
- * sparse-window kernels yet): selecting the top-k, quantizing the error, and expanding the window
- * into dense M = Σ β1^age·V and S = Σ β2^age·V². The parameter update itself runs as kernels.
+ * HOST-SIDE: all of it runs on the host on arrays read back (`readHost`: `dataSync()`, or fetched
+ * first by `applyGradientsAsync`; octet has no top-k or sparse-window kernels yet): selecting the
+ * top-k, quantizing the error, and expanding the window into dense M = Σ β1^age·V and
+ * S = Σ β2^age·V². The parameter update itself runs as kernels.
  * Byte layout of the state (what a fused kernel would keep): indices are little-endian uint16
  * offsets inside their top-k block, values bf16 (or f32), the error two 4-bit codes per byte.
  */

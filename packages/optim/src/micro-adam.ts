@@ -24,7 +24,7 @@ import {
   uint16ToBytes,
   windowMoments,
 } from './micro-adam-codec.js';
-import { AdamFamilyBase, type AdamFamilyOptions, checkInteger, type StateScalar } from './optimizer.js';
+import { AdamFamilyBase, type AdamFamilyOptions, checkInteger, type HostValues, type StateScalar } from './optimizer.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
 export interface MicroAdamOptions extends AdamFamilyOptions {
@@ -94,12 +94,21 @@ export class MicroAdam extends AdamFamilyBase {
     }
   }
 
+  /** Every step reads the gradient, the error feedback and the window on the host. */
+  protected override hostReads(p: Variable, g: Tensor): Record<string, Tensor> {
+    const state = (suffix: string) => this.getState(`${p.name}.${suffix}`);
+    const reads: Record<string, Tensor> = { gradient: g, error: state('error') };
+    if (this.errorFormat === '4bit') Object.assign(reads, { errorMin: state('error_min'), errorMax: state('error_max') });
+    return { ...reads, windowOffsets: state('window_offsets'), windowValues: state('window_values') };
+  }
+
   protected update(p: Variable, g: Tensor, group: ResolvedGroup, lr: number): void {
     const t = this.stepCount;
     const { topK } = this.layouts.get(p)!;
     // ---- host side (see micro-adam-codec.ts) ----
-    const a = g.dataSync() as Float32Array;
-    const error = this.errorFeedback(p);
+    const host = this.readHost(p, g);
+    const a = host.gradient as Float32Array;
+    const error = this.decodeError(p, host);
     for (let i = 0; i < a.length; i++) a[i]! += error[i]!;
     const { offsets, indices } = selectTopK(a, topK);
     const picked = new Float32Array(topK.k);
@@ -111,11 +120,11 @@ export class MicroAdam extends AdamFamilyBase {
     tidy(() => {
       this.writeError(p, a);
       const windowOffsets = this.getState(`${p.name}.window_offsets`);
-      const offsetBytes = windowOffsets.dataSync() as Uint8Array;
+      const offsetBytes = host.windowOffsets as Uint8Array;
       offsetBytes.set(uint16ToBytes(offsets), row * topK.k * 2);
       windowOffsets.assign(op.tensor(offsetBytes, windowOffsets.shape, 'uint8'));
       const windowValues = this.getState(`${p.name}.window_values`);
-      const valueData = windowValues.dataSync();
+      const valueData = host.windowValues!;
       if (stored.bytes) (valueData as Uint8Array).set(stored.bytes, row * topK.k * 2);
       else (valueData as Float32Array).set(stored.rounded, row * topK.k);
       windowValues.assign(op.tensor(valueData, windowValues.shape, windowValues.dtype));
@@ -162,12 +171,18 @@ export class MicroAdam extends AdamFamilyBase {
 
   /** The error feedback e of `p` as f32 (what the next step adds to its gradient). Host-side read. */
   errorFeedback(p: Variable): Float32Array {
-    const error = this.getState(`${p.name}.error`);
-    if (this.errorFormat === 'f32') return error.dataSync() as Float32Array;
+    const state = (suffix: string) => this.getState(`${p.name}.${suffix}`).dataSync();
+    if (this.errorFormat === 'f32') return this.decodeError(p, { error: state('error') });
+    return this.decodeError(p, { error: state('error'), errorMin: state('error_min'), errorMax: state('error_max') });
+  }
+
+  /** e as f32 from its stored form: `error` (f32, or 4-bit codes with `errorMin` and `errorMax` per block). */
+  private decodeError(p: Variable, stored: HostValues): Float32Array {
+    if (this.errorFormat === 'f32') return stored.error as Float32Array;
     return dequantizeError4bit(
-      error.dataSync() as Uint8Array,
-      this.getState(`${p.name}.error_min`).dataSync() as Float32Array,
-      this.getState(`${p.name}.error_max`).dataSync() as Float32Array,
+      stored.error as Uint8Array,
+      stored.errorMin as Float32Array,
+      stored.errorMax as Float32Array,
       this.errorBlockSize,
       p.size,
     );

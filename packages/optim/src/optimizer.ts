@@ -3,7 +3,7 @@
  * parameter groups, a settable `lr`, the step count, named state tensors (whose bytes are the
  * optimizer's memory), checkpoints and validation that names the offending field.
  */
-import { BYTES_PER_ELEMENT, check, op, type Tensor, tidy, Variable } from '@octet/core';
+import { type AnyTypedArray, BYTES_PER_ELEMENT, check, dispose, ENGINE, keep, op, type Tensor, tidy, Variable } from '@octet/core';
 import { adamDirection, adamMoments, correction, decayed } from './adam-math.js';
 import { type ParamGroup, type ResolvedGroup, resolveGroups } from './param-groups.js';
 
@@ -27,8 +27,16 @@ export interface Optimizer {
   /** Steps taken so far. */
   readonly step: number;
   params(): Variable[];
-  /** One update; `grads` are in the order of `params()`. */
+  /**
+   * One update; `grads` are in the order of `params()`. Needs a backend with synchronous reads
+   * when the optimizer computes part of its step on the host (MicroAdam, AdamSNSM, Grass).
+   */
   applyGradients(grads: readonly Tensor[]): void;
+  /**
+   * The same update on any backend: what the step reads on the host is fetched first with
+   * `await tensor.data()`, then the update runs. Equal, bit for bit, to `applyGradients`.
+   */
+  applyGradientsAsync(grads: readonly Tensor[]): Promise<void>;
   /** Exact bytes of optimizer state held (codes, scales, indices, f32 moments). */
   stateBytes(): number;
   stateDict(): OptimizerState;
@@ -74,10 +82,15 @@ export function checkInteger(label: string, value: number, min: number, max = Nu
   );
 }
 
+/** Host copies of the tensors one parameter's update reads, by the names `hostReads` gave them. */
+export type HostValues = Record<string, AnyTypedArray>;
+
 /**
  * Base of the optimizers in this package. Subclasses register their state with `addState` (a
  * Variable per named slot) and implement `update`; the base does groups, the step count, byte
- * accounting, checkpoints and disposal.
+ * accounting, checkpoints and disposal. A subclass whose update reads tensors on the host names
+ * them in `hostReads` and gets their values from `readHost`, so that `applyGradientsAsync` can
+ * fetch them on backends without synchronous reads.
  */
 export abstract class OptimizerBase implements Optimizer {
   abstract readonly name: string;
@@ -86,6 +99,10 @@ export abstract class OptimizerBase implements Optimizer {
   protected stepCount = 0;
   /** Named state tensors, in creation order. */
   protected readonly slots = new Map<string, Variable>();
+  /** Host values fetched by `applyGradientsAsync` for the step under way, by parameter. */
+  private prefetched: Map<Variable, HostValues> | null = null;
+  /** Set while `applyGradientsAsync` awaits its reads: another step must not start then. */
+  private stepInFlight = false;
 
   constructor(
     /** Class name used in error messages, e.g. 'AdamW8bit'. */
@@ -117,6 +134,34 @@ export abstract class OptimizerBase implements Optimizer {
   }
 
   applyGradients(grads: readonly Tensor[]): void {
+    this.checkGradients(grads);
+    this.checkSynchronousReads(grads);
+    this.runStep(grads);
+  }
+
+  async applyGradientsAsync(grads: readonly Tensor[]): Promise<void> {
+    this.checkGradients(grads);
+    const params = this.params();
+    const step = this.stepCount + 1;
+    // Every parameter's reads are named before any update runs, so they may only be what the step
+    // does not change first: the gradients, the state, or tensors computed from them.
+    const reads = tidy(() => params.map((p, i) => this.hostReads(p, grads[i]!, step)));
+    const made = reads.flatMap((r, i) => Object.values(r).filter((t) => madeForRead(t, grads[i]!)));
+    for (const t of made) keep(t); // alive across the await even when the caller is inside a tidy
+    this.stepInFlight = true;
+    try {
+      const values = await Promise.all(reads.map(readAll));
+      this.prefetched = new Map(params.map((p, i) => [p, values[i]!]));
+      this.runStep(grads);
+    } finally {
+      this.prefetched = null;
+      this.stepInFlight = false;
+      dispose(made);
+    }
+  }
+
+  private checkGradients(grads: readonly Tensor[]): void {
+    if (this.stepInFlight) throw new Error(`${this.label}: a step is still running; await applyGradientsAsync before the next one`);
     const params = this.params();
     check(grads.length === params.length, `${this.label} gradients`, `${grads.length} tensors`, `${params.length} (one per parameter)`);
     grads.forEach((g, i) => {
@@ -128,11 +173,57 @@ export abstract class OptimizerBase implements Optimizer {
         `[${p.shape.join(', ')}] (the parameter's shape)`,
       );
     });
+  }
+
+  /** Fails before the step starts when it reads on the host and the backend cannot read synchronously. */
+  private checkSynchronousReads(grads: readonly Tensor[]): void {
+    const backend = grads[0] && ENGINE.ownerOf(grads[0]);
+    if (!backend || backend.readSync) return;
+    const step = this.stepCount + 1;
+    const params = this.params();
+    const reads = tidy(() => params.map((p, i) => Object.keys(this.hostReads(p, grads[i]!, step)).map((name) => `${p.name} ${name}`)));
+    const named = reads.flat();
+    if (named.length === 0) return;
+    throw new Error(
+      `${this.label}.applyGradients: backend ${backend.name} has no synchronous read, and this step reads ` +
+        `${describeNames(named)} on the host; use await applyGradientsAsync(grads) on such a backend`,
+    );
+  }
+
+  /** The update itself, synchronous; its temporaries go with the tidy (the caller needs none). */
+  private runStep(grads: readonly Tensor[]): void {
     this.stepCount++;
-    let i = 0;
-    for (const group of this.groups) {
-      const lr = this.lr * group.lrScale;
-      for (const p of group.params) this.update(p, grads[i++]!, group, lr, i - 1);
+    tidy(() => {
+      let i = 0;
+      for (const group of this.groups) {
+        const lr = this.lr * group.lrScale;
+        for (const p of group.params) this.update(p, grads[i++]!, group, lr, i - 1);
+      }
+    });
+  }
+
+  /**
+   * The tensors `update(p, g, …)` reads on the host at step `step` (1 for the first), by name
+   * (default: none). Only what is known before the step: `g`, state tensors, or tensors computed
+   * here from them (e.g. the gradient's row norms); those computed ones are disposed once read.
+   */
+  protected hostReads(_p: Variable, _g: Tensor, _step: number): Record<string, Tensor> {
+    return {};
+  }
+
+  /**
+   * Host values of `hostReads(p, g, this.step)`: those `applyGradientsAsync` fetched, else read
+   * now with `dataSync()` (`applyGradients` has checked that the backend can). The arrays are
+   * copies the caller may change.
+   */
+  protected readHost(p: Variable, g: Tensor): HostValues {
+    const prefetched = this.prefetched?.get(p);
+    if (prefetched) return prefetched;
+    const reads = tidy(() => this.hostReads(p, g, this.stepCount));
+    try {
+      return Object.fromEntries(Object.entries(reads).map(([name, t]) => [name, t.dataSync()]));
+    } finally {
+      dispose(Object.values(reads).filter((t) => madeForRead(t, g)));
     }
   }
 
@@ -214,7 +305,7 @@ export abstract class OptimizerBase implements Optimizer {
         `only this optimizer's tensors: ${describeNames([...this.slots.keys()])}`,
       );
     }
-    const loaded: [Variable, Tensor][] = [];
+    const loaded: { slot: Variable; saved: Tensor; value: Tensor }[] = [];
     for (const [name, slot] of this.slots) {
       const saved = state.tensors[name];
       check(
@@ -229,9 +320,11 @@ export abstract class OptimizerBase implements Optimizer {
         `shape [${saved.shape.join(', ')}]`,
         `[${slot.shape.join(', ')}]`,
       );
-      loaded.push([slot, toDtype(saved, slot.dtype, `${this.label} state ${name}`)]);
+      loaded.push({ slot, saved, value: toDtype(saved, slot.dtype, `${this.label} state ${name}`) });
     }
-    for (const [slot, value] of loaded) slot.assign(value);
+    for (const { slot, value } of loaded) slot.assign(value);
+    // The slots hold the converted values now; the converted tensors themselves go (the caller owns the saved ones).
+    for (const { saved, value } of loaded) if (value !== saved) value.dispose();
     this.stepCount = state.step;
     if (state.scalars) this.restoreScalars(state.scalars);
   }
@@ -288,14 +381,40 @@ function describeNames(names: string[]): string {
   return names.length <= 4 ? names.join(', ') : `${names.slice(0, 4).join(', ')}, … (${names.length} in all)`;
 }
 
-/** A saved tensor in the slot's dtype (float32 → uint8 for codes: checked to be bytes; host-side). */
+/** Whether `hostReads` made `t` for the read (anything but the gradient and Variables such as the state). */
+function madeForRead(t: Tensor, g: Tensor): boolean {
+  return t !== g && !(t instanceof Variable);
+}
+
+async function readAll(reads: Record<string, Tensor>): Promise<HostValues> {
+  const entries = Object.entries(reads);
+  const values = await Promise.all(entries.map(([, t]) => t.data()));
+  return Object.fromEntries(entries.map(([name], i) => [name, values[i]!]));
+}
+
+/** The byte values 0…255 as an f32 codebook: the code of an integer-valued float on it is the integer. */
+function byteIdentityMap(): Tensor {
+  return op.tensor(
+    Float32Array.from({ length: 256 }, (_, i) => i),
+    [256],
+  );
+}
+
+/** A saved tensor in the slot's dtype (float32 → uint8 codes or int32 indices), converted on the device. */
 function toDtype(saved: Tensor, dtype: Tensor['dtype'], what: string): Tensor {
   if (saved.dtype === dtype) return saved;
   if (dtype === 'float32') return op.cast(saved, 'float32');
-  // Host-side conversion (loading is rare): integer-valued floats back to bytes or int32.
-  const values = saved.dataSync();
   const max = dtype === 'uint8' ? 255 : 2 ** 31 - 1;
   const min = dtype === 'uint8' ? 0 : -(2 ** 31);
-  for (const x of values) check(Number.isInteger(x) && x >= min && x <= max, what, x, `integers in [${min}, ${max}] (${dtype} values)`);
-  return op.tensor(dtype === 'uint8' ? Uint8Array.from(values) : Int32Array.from(values), saved.shape, dtype);
+  // Checked only where the backend reads synchronously: elsewhere a check would need an await, and
+  // the values are those `stateDict()` widened (exactly) from this dtype.
+  if (ENGINE.ownerOf(saved).readSync) {
+    for (const x of saved.dataSync())
+      check(Number.isInteger(x) && x >= min && x <= max, what, x, `integers in [${min}, ${max}] (${dtype} values)`);
+  }
+  return tidy(() => {
+    const floats = saved.dtype === 'float32' ? saved : op.cast(saved, 'float32');
+    if (dtype === 'int32') return op.cast(floats, 'int32');
+    return op.reshape(op.mapQuantize(floats, byteIdentityMap(), 8), saved.shape);
+  });
 }

@@ -6,12 +6,9 @@ import {
   DYNAMIC_MAP_SIGNED_8BIT,
   DYNAMIC_MAP_UNSIGNED_8BIT,
   dynamicMap,
-  halfGapAround,
   LINEAR_MAP_4BIT,
   type LinspaceKernel,
   linearMapWithoutZero,
-  nearestCode,
-  nearestCodeByMidpoint,
   SIGNED_LINEAR_MAP_4BIT,
 } from '../src/codebooks.js';
 
@@ -80,79 +77,5 @@ describe('codebooks', () => {
     for (let i = 0; i < 16; i++) expect(map[i]).toBeCloseTo((2 * i - 15) / 15, 6);
     expect(map[7]).toBe(-0.0666666030883789);
     expect(map[8]).toBe(0.0666666179895401);
-  });
-
-  it("nearestCodeByMidpoint is lpmm's rule: above the float32 midpoint goes up, on it or below goes down", () => {
-    const map = Float32Array.from([-1, 0.1, 0.3, 1]);
-    const midpoint = Math.fround(Math.fround(map[1]! + map[2]!) * 0.5);
-    const next = Float32Array.of(midpoint);
-    new Uint32Array(next.buffer)[0]! += 1; // the next float32 above the (positive) midpoint
-    expect(nearestCodeByMidpoint(map, midpoint)).toBe(1);
-    expect(nearestCodeByMidpoint(map, next[0]!)).toBe(2);
-    expect([-2, -1, 0.05, 0.9, 1, 7].map((x) => nearestCodeByMidpoint(map, x))).toEqual([0, 0, 1, 3, 3, 3]);
-    for (const m of [DYNAMIC_MAP_SIGNED_4BIT, LINEAR_MAP_4BIT, SIGNED_LINEAR_MAP_4BIT]) {
-      for (let i = 0; i < m.length; i++) expect(nearestCodeByMidpoint(m, m[i]!)).toBe(i);
-      for (let x = -1; x <= 1; x += 1 / 512) {
-        const code = nearestCodeByMidpoint(m, Math.fround(x));
-        expect(Math.abs(m[code]! - x)).toBeLessThanOrEqual(Math.max(halfGapAround(m, x), m[0]! - x) + 1e-7);
-      }
-    }
-  });
-
-  it('finds the nearest code, clamping outside the map', () => {
-    const map = Float32Array.from([-1, -0.5, 0, 0.25, 1]);
-    expect([-2, -0.8, -0.7, -0.75, 0.1, 0.13, 0.2, 0.9, 5].map((x) => nearestCode(map, x))).toEqual([0, 0, 1, 0, 2, 3, 3, 4, 4]);
-    for (const map of [DYNAMIC_MAP_SIGNED_8BIT, DYNAMIC_MAP_SIGNED_4BIT, LINEAR_MAP_4BIT]) {
-      for (let i = 0; i < map.length; i++) expect(nearestCode(map, map[i]!)).toBe(i);
-      for (let x = -1; x <= 1; x += 1 / 512) {
-        const code = nearestCode(map, x);
-        expect(Math.abs(map[code]! - x)).toBeLessThanOrEqual(Math.max(halfGapAround(map, x), map[0]! - x) + 1e-7);
-      }
-    }
-  });
-});
-
-describe('nearest-code lookup', () => {
-  /** The nearest code by scanning every code (ties to the lower), for maps sorted ascending. */
-  const scan = (map: Float32Array, x: number) => {
-    let best = 0;
-    for (let i = 1; i < map.length; i++) if (Math.abs(map[i]! - x) < Math.abs(map[best]! - x)) best = i;
-    return best;
-  };
-
-  it('agrees with a scan of every code, at every code, beside it and between codes, for every map', () => {
-    const next = (x: number, step: number) => {
-      const f = Float32Array.of(x);
-      const bits = new Int32Array(f.buffer);
-      bits[0]! += x >= 0 ? step : -step;
-      return f[0]!;
-    };
-    for (const map of [DYNAMIC_MAP_SIGNED_8BIT, DYNAMIC_MAP_SIGNED_4BIT, LINEAR_MAP_4BIT, SIGNED_LINEAR_MAP_4BIT]) {
-      const probes: number[] = [];
-      for (let i = 0; i < map.length; i++) {
-        const code = map[i]!;
-        probes.push(code, next(code, 1), next(code, -1), next(code, 1 << 16), next(code, -(1 << 16)));
-        if (i + 1 < map.length) {
-          const middle = (code + map[i + 1]!) / 2; // a double: ties and near-ties between the two codes
-          probes.push(middle, middle + 1e-12, middle - 1e-12, Math.fround(middle));
-        }
-      }
-      for (let k = 0; k < 20000; k++) probes.push(Math.sin(k * 12.9898) * (k % 3 === 0 ? 1 : 10 ** -(k % 9)));
-      for (const x of probes) {
-        if (!(x > map[0]!) || x >= map[map.length - 1]!) continue; // clamping is checked above
-        expect(nearestCode(map, x), `x = ${x}`).toBe(scan(map, x));
-      }
-    }
-  });
-
-  it('is exact where the float32 lookup starts off: codes closer than its buckets, a tie that rounds up', () => {
-    // 0.5, 0.5001 and 0.5002 share a bucket: x above the second must walk past the first.
-    const close = Float32Array.from([-1, 0.5, 0.5001, 0.5002, 1]);
-    expect([0.50008, 0.50012, 0.50016, 0.50019].map((x) => nearestCode(close, x))).toEqual([2, 2, 3, 3]);
-    // x = 0.5 − 2^-26 is halfway between 0.5 − 2^-25 and 0.5 (the tie goes to the lower code), and
-    // its float32 rounds to 0.5, whose bucket starts at 0.5's code: the lookup must step back.
-    const adjacent = Float32Array.from([-1, 0.5 - 2 ** -25, 0.5, 1]);
-    expect(nearestCode(adjacent, 0.5 - 2 ** -26)).toBe(1);
-    expect(nearestCode(adjacent, 0.5 - 2 ** -27)).toBe(2);
   });
 });
