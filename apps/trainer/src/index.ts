@@ -22,6 +22,7 @@ export {
   listCheckpoints,
   type MemoryByComponent,
   type MetricsRecord,
+  type PeakBytes,
   readMetrics,
   type StepInfo,
   TrainingInterrupted,

@@ -90,6 +90,15 @@ export interface MemoryByComponent {
   activations: number;
 }
 
+/** `MemoryByComponent` as the summary spells it. */
+export interface PeakBytes {
+  weights: number;
+  gradients: number;
+  optimizer: number;
+  fp8_scaling_state: number;
+  activations: number;
+}
+
 export interface TrainSummary {
   final_val_loss: number;
   unigram_val_loss: number;
@@ -112,6 +121,11 @@ export interface TrainSummary {
   checkpoint: string;
   /** Step the run resumed from (0: started fresh). */
   resumed_from: number;
+  /**
+   * Bytes held per component, each the largest over the steps this process measured (the first
+   * and every eval step; `memory` records in metrics.jsonl). Activations: 0 when no step ran.
+   */
+  peak_bytes: PeakBytes;
   sample: string;
   /** Training losses of the steps this process ran. */
   losses: number[];
@@ -253,6 +267,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     for (const old of all.slice(0, Math.max(0, all.length - options.keepCheckpoints))) await rm(old.dir, { recursive: true, force: true });
   };
   const staticBytes = modelBytes(model);
+  let peakBytes: MemoryByComponent | null = null;
   let step = startStep;
   for (; step < options.steps; step++) {
     if (options.signal?.aborted) {
@@ -285,7 +300,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
           `The last good checkpoint is in ${join(runDir, 'checkpoints')} (written every ${options.checkpointEvery} steps).`,
       );
     }
-    tidy(() => optimizer.applyGradients(grads));
+    // Async: what the step reads on the host is fetched first, so host-side optimizers run on WebGPU too.
+    await optimizer.applyGradientsAsync(grads);
     dispose(grads);
     losses.push(loss);
     const elapsedSeconds = (performance.now() - start) / 1000;
@@ -294,7 +310,9 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     log({ type: 'step', step: step + 1, tokens, loss, lr: optimizer.lr, tokensPerSecond, elapsedSeconds });
     options.onStep?.({ step: step + 1, steps: options.steps, loss, tokensPerSecond, elapsedSeconds });
     if (measureMemory) {
-      log({ type: 'memory', step: step + 1, bytes: { ...staticBytes, optimizer: optimizer.stateBytes(), activations } });
+      const bytes = { ...staticBytes, optimizer: optimizer.stateBytes(), activations };
+      log({ type: 'memory', step: step + 1, bytes });
+      peakBytes = peakBytes ? maxByComponent(peakBytes, bytes) : bytes;
     }
     if (withHealth) {
       log({ type: 'health', step: step + 1, tokens, layers: health });
@@ -331,6 +349,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     run: runDir,
     checkpoint: lastCheckpoint,
     resumed_from: startStep,
+    peak_bytes: summaryBytes(peakBytes ?? { ...staticBytes, optimizer: optimizer.stateBytes(), activations: 0 }),
     sample,
     losses,
     val_losses: valLosses,
@@ -371,6 +390,20 @@ function modelBytes(model: Gpt): Omit<MemoryByComponent, 'optimizer' | 'activati
     else state += v.size * 4;
   }
   return { weights, gradients: weights, fp8ScalingState: state };
+}
+
+function maxByComponent(a: MemoryByComponent, b: MemoryByComponent): MemoryByComponent {
+  return {
+    weights: Math.max(a.weights, b.weights),
+    gradients: Math.max(a.gradients, b.gradients),
+    optimizer: Math.max(a.optimizer, b.optimizer),
+    fp8ScalingState: Math.max(a.fp8ScalingState, b.fp8ScalingState),
+    activations: Math.max(a.activations, b.activations),
+  };
+}
+
+function summaryBytes({ weights, gradients, optimizer, fp8ScalingState, activations }: MemoryByComponent): PeakBytes {
+  return { weights, gradients, optimizer, fp8_scaling_state: fp8ScalingState, activations };
 }
 
 /** Warnings for operands whose saturated or flushed fraction is above the thresholds. */

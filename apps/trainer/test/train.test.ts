@@ -46,6 +46,32 @@ describe('octet-train', () => {
     );
   });
 
+  it('reports peak bytes by component in the summary: weights, gradients, optimizer, FP8 scaling state, activations', async () => {
+    // Delayed scaling keeps amax histories (FP8 scaling state); measured at step 1 and at every eval (2, 4).
+    const options = parseTrainArgs({
+      preset: 'tiny-smoke',
+      recipe: 'delayed',
+      steps: '4',
+      'eval-every': '2',
+      'health-every': '0',
+      threads: '1',
+    });
+    const summary = await train({ ...options, optimizer: 'adamw8bit', outDir: join(dir, 'peak') });
+    const peak = summary.peak_bytes;
+    expect(peak.weights).toBe(4 * summary.params); // f32 master weights
+    expect(peak.gradients).toBe(peak.weights);
+    expect(peak.optimizer / summary.params).toBe(summary.optimizer_state_bytes_per_param); // the optimizer's stateBytes()
+    expect(peak.optimizer).toBeLessThan(peak.weights); // 8-bit moments, a few f32 tensors
+    expect(peak.fp8_scaling_state).toBeGreaterThan(0);
+    const measured = readMetrics(join(dir, 'peak')).flatMap((r) => (r.type === 'memory' ? [r] : []));
+    expect(measured.map((r) => r.step)).toEqual([1, 2, 4]);
+    expect(peak.optimizer).toBe(measured[0]!.bytes.optimizer);
+    expect(peak.activations).toBe(Math.max(...measured.map((r) => r.bytes.activations)));
+    expect(peak.activations).toBeGreaterThan(0);
+    expect(peak.fp8_scaling_state).toBe(measured[0]!.bytes.fp8ScalingState);
+    expect(JSON.parse(readFileSync(join(dir, 'peak', 'summary.json'), 'utf8')).peak_bytes).toEqual(peak);
+  });
+
   it('logs FP8 health of every GEMM operand and warns naming the layer', async () => {
     // A tiny threshold so that some operand surely crosses it.
     const options = parseTrainArgs({ preset: 'tiny-smoke', steps: '2', 'health-every': '1', 'eval-every': '2', threads: '1' });
@@ -236,6 +262,35 @@ describe('octet-train --backend webgpu', async () => {
     expect(gpu.backend).toBe('webgpu');
     for (const [step, loss] of gpu.losses.entries()) expect(Math.abs(loss - cpu.losses[step]!) / cpu.losses[step]!).toBeLessThan(1e-3);
   });
+
+  // The compressed optimizers: AdamW8bit, AdamW4bit and AdamWFp8 encode their moments on the device
+  // (the tiny model's embedding and head are large enough to be compressed); MicroAdam, AdamSNSM and
+  // Grass read part of their step on the host, through `await`.
+  it.runIf(available || process.env.CI === 'true')(
+    'trains with every compressed optimizer with the loss curve of the CPU backend',
+    async () => {
+      for (const optimizer of ['adamw8bit', 'adamw4bit', 'adamw-fp8', 'microadam', 'adam-snsm', 'grass'] as const) {
+        const options = parseTrainArgs({
+          preset: 'tiny',
+          steps: '3',
+          batch: '2',
+          optimizer,
+          'eval-every': '3',
+          'eval-windows': '2',
+          'sample-tokens': '0',
+        });
+        const gpu = await train({ ...options, backend: 'webgpu', outDir: join(dir, `webgpu-${optimizer}`) });
+        const cpu = await train({ ...options, backend: 'cpu', threads: 1, outDir: join(dir, `cpu-${optimizer}`) });
+        expect(gpu.optimizer).toBe(optimizer);
+        expect(gpu.losses).toHaveLength(3);
+        expect(gpu.losses.every(Number.isFinite)).toBe(true);
+        for (const [step, loss] of gpu.losses.entries())
+          expect(Math.abs(loss - cpu.losses[step]!) / cpu.losses[step]!, `${optimizer} step ${step + 1}`).toBeLessThan(1e-3);
+        expect(Math.abs(gpu.final_val_loss / cpu.final_val_loss - 1), `${optimizer} val loss`).toBeLessThan(1e-3);
+      }
+    },
+    600_000,
+  );
 
   // The default model (small, unitScaling FP8) itself, on batches of one window: SwiftShader runs
   // about 0.05 GFLOP/s, so two steps are what CI can afford.
