@@ -48,6 +48,8 @@ type Make = (groups: ParamGroup[], lr: number) => Optimizer;
 
 const OPTIMIZERS: [string, Make][] = [
   ['AdamW (f32)', (g, lr) => new AdamW(g, { lr })],
+  // The shared lr is not AdamW's best at this budget: this row shows the stronger baseline.
+  ['AdamW (f32), lr × 0.5', (g, lr) => new AdamW(g, { lr: lr / 2 })],
   ['AdamW8bit', (g, lr) => new AdamW8bit(g, { lr })],
   ['AdamWFp8 (COAT expansion)', (g, lr) => new AdamWFp8(g, { lr })],
   ['AdamWFp8, no expansion', (g, lr) => new AdamWFp8(g, { lr, expansion: false })],
@@ -57,6 +59,9 @@ const OPTIMIZERS: [string, Make][] = [
   ['MicroAdam, lr × 3', (g, lr) => new MicroAdam(g, { lr: 3 * lr })],
   // Top-k per block of 2048 instead of the published kernel's 20,864 (a whole 'small' weight up to 128 × 128).
   ['MicroAdam, blocks of 2048', (g, lr) => new MicroAdam(g, { lr, blockSize: 2048 })],
+  // The same state bytes (window × density = 0.1) spent on breadth: more of each block per step, a shorter window.
+  ['MicroAdam (5%, m = 2), lr × 4', (g, lr) => new MicroAdam(g, { lr: 4 * lr, density: 0.05, window: 2 })],
+  ['MicroAdam (10%, m = 1), lr × 4', (g, lr) => new MicroAdam(g, { lr: 4 * lr, density: 0.1, window: 1 })],
   ['AdamSNSM (rank d/4, gap 50)', (g, lr) => new AdamSNSM(g, { lr, gap: 50 })],
   // Subset-Norm divides by the norm of a whole row (128–512 elements), so its steps are ~√n smaller: its lr is usually raised.
   ['AdamSNSM, lr × 10', (g, lr) => new AdamSNSM(g, { lr: 10 * lr, gap: 50 })],
