@@ -25,6 +25,15 @@ export function integers(length: number, seed: number, bound: number): Int32Arra
   return values;
 }
 
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** The f32 `steps` units in the last place away from `x` (away from 0 for positive steps). */
+export function ulpStep(x: number, steps: number): number {
+  f32[0] = x;
+  u32[0] = u32[0]! + steps;
+  return f32[0]!;
+}
+
 export function sizeOfShape(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }

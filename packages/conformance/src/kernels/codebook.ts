@@ -5,16 +5,7 @@
  */
 import { op } from '@octet/core';
 import { type ConformanceContext, expectClose, expectSameOutputs } from '../harness.js';
-import { normal } from '../inputs.js';
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-/** The f32 `steps` units in the last place away from `x` (away from 0 for positive steps). */
-function ulpStep(x: number, steps: number): number {
-  f32[0] = x;
-  u32[0] = u32[0]! + steps;
-  return f32[0]!;
-}
+import { normal, ulpStep } from '../inputs.js';
 
 /** A sorted map in the spirit of bitsandbytes' dynamic map: dense near 0, sparse near ±1, with 0 and 1. */
 function dynamicLikeMap(entries: number): Float32Array {

@@ -2,18 +2,10 @@
 import { FP8_FORMATS, type Fp8Format, fp8, op } from '@octet/core';
 import { expect } from 'vitest';
 import { type ConformanceContext, ELEMENTWISE, expectClose, expectSameOutputs } from '../harness.js';
-import { normal } from '../inputs.js';
+import { normal, ulpStep } from '../inputs.js';
 
 const FORMATS = Object.keys(FP8_FORMATS) as Fp8Format[];
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-/** The f32 `steps` units in the last place away from `x` (towards +inf for positive x). */
-function ulpStep(x: number, steps: number): number {
-  f32[0] = x;
-  u32[0] = u32[0]! + steps;
-  return f32[0]!;
-}
 
 /**
  * Values that probe every rounding rule of `format`: each finite code's value, each midpoint between
