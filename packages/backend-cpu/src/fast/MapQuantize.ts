@@ -55,7 +55,7 @@ export const mapQuantizeConfig: KernelConfig = {
     for (let i = 0; i < xs.length; i++) {
       const x = xs[i]!;
       let code = 0;
-      if (x === x) {
+      if (!Number.isNaN(x)) {
         // Not NaN (NaN's buckets hold +∞ and −∞ too, so NaN is settled first).
         code = starts[top[i]! >>> 16]!;
         while (t[code]! < x) code++;

@@ -6,7 +6,6 @@ import { normal, ulpStep } from '../inputs.js';
 
 const FORMATS = Object.keys(FP8_FORMATS) as Fp8Format[];
 
-
 /**
  * Values that probe every rounding rule of `format`: each finite code's value, each midpoint between
  * neighbouring codes (a tie, rounded to even) and one f32 step either side of it, ±0, ±inf, NaN,
