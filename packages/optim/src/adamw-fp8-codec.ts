@@ -32,7 +32,7 @@ const isPositive = (x: Tensor) => op.step(x);
 /** x where x > 0, else 1: a divisor that leaves the zeros it divides at 0. */
 const orOne = (x: Tensor) => op.add(x, op.sub(op.scalar(1), isPositive(x)));
 
-export interface Fp8GroupStats {
+interface Fp8GroupStats {
   /** s per group, (groups, 1). */
   scale: Tensor;
   /** k per group, (groups, 1) (expansion only). */
