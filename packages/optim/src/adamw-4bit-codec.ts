@@ -12,7 +12,7 @@
  * map's float32 midpoints (the MapQuantize kernel). A zero scale (a row or column of zeros) gives
  * 0 / 0: code 0, which decodes to map[0] · 0 = 0.
  */
-import { op, type Tensor } from '@octet/core';
+import { op, sizeOf, type Tensor } from '@octet/core';
 import { LINEAR_MAP_4BIT } from './codebooks.js';
 import type { MomentCodec } from './compressed-adamw.js';
 
@@ -38,7 +38,6 @@ function rank1Scale(maxes: readonly Tensor[]): Tensor {
  */
 export function rank1Codec(map: Float32Array = LINEAR_MAP_4BIT): MomentCodec {
   const codebook = () => op.tensor(map, [map.length]);
-  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
   /** The maxima as stored (one vector per dimension) → broadcastable shapes (size 1 on every other axis). */
   const broadcastable = (state: Record<string, Tensor>, shape: readonly number[]) =>
     shape.map((d, i) =>
@@ -49,7 +48,7 @@ export function rank1Codec(map: Float32Array = LINEAR_MAP_4BIT): MomentCodec {
     );
   return {
     layout: (shape) => ({
-      codes: { dtype: 'uint8', shape: [Math.ceil(size(shape) / 2)] },
+      codes: { dtype: 'uint8', shape: [Math.ceil(sizeOf(shape) / 2)] },
       ...Object.fromEntries(shape.map((d, i) => [`max_dim${i}`, { dtype: 'float32' as const, shape: [d] }])),
     }),
     encode: (values, shape) => {

@@ -15,7 +15,7 @@
  * `step`): every backend runs it on its own kernels, in f32. c is √mx·√mn rather than √(mx·mn),
  * whose product can underflow f32 for second moments.
  */
-import { op, type Tensor } from '@octet/core';
+import { op, sizeOf, type Tensor } from '@octet/core';
 import { asBlocks, blockCount, fromBlocks } from './block-layout.js';
 import type { MomentCodec } from './compressed-adamw.js';
 
@@ -68,13 +68,12 @@ function groupStats(blocks: Tensor, expansion: boolean): Fp8GroupStats {
 
 /** The codec of one moment: `codes` (uint8 e4m3), `scale` and, with expansion, `expand` (k) and `center` (c), f32 per group. */
 export function fp8GroupCodec(groupSize: number, expansion: boolean): MomentCodec {
-  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
   const one = () => op.scalar(1);
   return {
     layout: (shape) => {
-      const groups = [blockCount(size(shape), groupSize)];
+      const groups = [blockCount(sizeOf(shape), groupSize)];
       return {
-        codes: { dtype: 'uint8', shape: [size(shape)] },
+        codes: { dtype: 'uint8', shape: [sizeOf(shape)] },
         scale: { dtype: 'float32', shape: groups },
         ...(expansion
           ? { expand: { dtype: 'float32' as const, shape: groups }, center: { dtype: 'float32' as const, shape: groups } }

@@ -2,7 +2,7 @@
  * A flat view of a tensor as rows of `blockSize` elements (the last block zero-padded), the layout
  * every block-scaled codec computes its per-block statistics on, and back.
  */
-import { op, type Tensor } from '@octet/core';
+import { op, sizeOf, type Tensor } from '@octet/core';
 
 /** Blocks of `blockSize` consecutive elements of a tensor of `size` elements. */
 export const blockCount = (size: number, blockSize: number): number => Math.ceil(size / blockSize);
@@ -18,7 +18,7 @@ export function asBlocks(x: Tensor, blockSize: number): Tensor {
 
 /** The first sizeOf(shape) elements of `blocks`, as `shape` (the inverse of `asBlocks`). */
 export function fromBlocks(blocks: Tensor, shape: readonly number[]): Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
+  const size = sizeOf(shape);
   const flat = op.reshape(blocks, [blocks.size]);
   return op.reshape(blocks.size > size ? op.slice(flat, [0], [size]) : flat, shape);
 }
