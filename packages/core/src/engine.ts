@@ -39,6 +39,8 @@ export interface MemoryInfo {
   numBytes: number;
   /** Bytes the backend itself reports holding (may include pooled buffers). */
   backendBytes: number;
+  /** The high-water mark of `numBytes` since the last `resetPeakMemory()` (or the start). */
+  peakBytes: number;
 }
 
 class Engine {
@@ -50,6 +52,7 @@ class Engine {
   private tape: Tape | null = null;
   private numTensors = 0;
   private numBytes = 0;
+  private peakBytes = 0;
 
   get backend(): Backend {
     if (this.activeBackend === null) {
@@ -93,6 +96,7 @@ class Engine {
       // New storage is always made by the active backend (write or a kernel).
       this.refCounts.set(dataId, { count: 1, bytes, owner: this.backend });
       this.numBytes += bytes;
+      if (this.numBytes > this.peakBytes) this.peakBytes = this.numBytes;
     }
   }
 
@@ -173,7 +177,13 @@ class Engine {
       numDataBuffers: this.refCounts.size,
       numBytes: this.numBytes,
       backendBytes: this.activeBackend?.memoryBytes() ?? 0,
+      peakBytes: this.peakBytes,
     };
+  }
+
+  /** Starts a new high-water mark at the bytes live now (e.g. at the start of a training step). */
+  resetPeakMemory(): void {
+    this.peakBytes = this.numBytes;
   }
 
   read(tensor: Tensor): Promise<AnyTypedArray> {
@@ -347,6 +357,7 @@ export const dispose = (value: unknown): void => {
   for (const t of tensors) t.dispose();
 };
 export const memory = (): MemoryInfo => ENGINE.memory();
+export const resetPeakMemory = (): void => ENGINE.resetPeakMemory();
 export const setBackend = (backend: Backend): void => ENGINE.setBackend(backend);
 export const getActiveBackend = (): Backend => ENGINE.backend;
 export const valueAndGrads = (f: () => Tensor, xs: readonly Tensor[]) => ENGINE.valueAndGrads(f, xs);

@@ -3,7 +3,7 @@
 export type { AnyTypedArray, Backend, DataId, DType, KernelArgs, KernelConfig, KernelFunction, TensorInfo } from './backend.js';
 export { BYTES_PER_ELEMENT, kernelTable, makeTypedArray, sizeOf } from './backend.js';
 export type { GradFunc, MemoryInfo } from './engine.js';
-export { dispose, ENGINE, getActiveBackend, keep, memory, setBackend, tidy, valueAndGrads } from './engine.js';
+export { dispose, ENGINE, getActiveBackend, keep, memory, resetPeakMemory, setBackend, tidy, valueAndGrads } from './engine.js';
 export { check, describe, OctetArgumentError } from './errors.js';
 // The kernel contract and the backend interface
 export * from './kernel-names.js';

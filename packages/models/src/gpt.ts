@@ -3,7 +3,20 @@
  * The recipe picks the numerics of every hidden Linear (FP8 under unitScaling/delayed/current) and
  * the parametrisation: standard pre-LN GPT-2 init, or μnit Scaling's unit-scaled layout.
  */
-import { Block, check, Embedding, Linear, Module, op, type Recipe, RMSNorm, recipeByName, type Tensor, type Variable } from '@octet/core';
+import {
+  type ActivationStorage,
+  Block,
+  check,
+  Embedding,
+  Linear,
+  Module,
+  op,
+  type Recipe,
+  RMSNorm,
+  recipeByName,
+  type Tensor,
+  type Variable,
+} from '@octet/core';
 
 export interface GptConfig {
   /** Tokens in the vocabulary (256 for the byte tokenizer). */
@@ -24,7 +37,14 @@ export interface GptConfig {
   /** μnit Scaling's residual weight τ. */
   tau: number;
   seed: number;
+  /** How activations are saved for backward: FP8 (COAT) or f32; the recipe's default when omitted. */
+  activations?: ActivationStorage;
+  /** Forward recomputed in backward to save memory: nothing, attention probabilities, or whole blocks. */
+  recompute?: Recompute;
 }
+
+export type Recompute = 'none' | 'attention' | 'block';
+export const RECOMPUTE_MODES: readonly Recompute[] = ['none', 'attention', 'block'];
 
 export const GPT_PRESETS = {
   /** Unit tests and conformance: a few thousand parameters. */
@@ -70,7 +90,13 @@ export class Gpt extends Module {
       check(Number.isInteger(value) && value > 0, `GptConfig.${name}`, value, 'a positive integer');
     }
     check(dim % heads === 0 && (dim / heads) % 2 === 0, 'GptConfig.heads', heads, `a divisor of dim ${dim} leaving an even head dimension`);
-    this.recipe = recipeByName(config.recipe, { tau: config.tau });
+    check(
+      config.recompute === undefined || RECOMPUTE_MODES.includes(config.recompute),
+      'GptConfig.recompute',
+      config.recompute,
+      RECOMPUTE_MODES.map((m) => JSON.stringify(m)).join(', '),
+    );
+    this.recipe = recipeByName(config.recipe, { tau: config.tau, activations: config.activations });
     const unit = this.recipe.parametrization === 'unit';
     const std = unit ? 1 : 0.02;
     this.embedding = this.addModule('embedding', new Embedding(vocabSize, dim, { initStd: std, seed: config.seed }));

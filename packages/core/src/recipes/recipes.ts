@@ -38,7 +38,15 @@ export interface Recipe {
   readonly powerOfTwoScales: boolean;
   /** μnit Scaling's residual weight: branch × τ/√(1+τ²), skip × 1/√(1+τ²). */
   readonly tau: number;
+  /**
+   * How activations are saved for backward (COAT): 'fp8' keeps Linear inputs as their FP8 codes and
+   * the inputs of non-linear layers as e4m3 with one scale per 1×16 group; 'f32' keeps them as they are.
+   */
+  readonly activations: ActivationStorage;
 }
+
+export type ActivationStorage = 'f32' | 'fp8';
+export const ACTIVATION_STORAGES: readonly ActivationStorage[] = ['f32', 'fp8'];
 
 const FP8_BASE = {
   precision: 'fp8',
@@ -50,6 +58,7 @@ const FP8_BASE = {
   amaxComputeAlgo: 'max',
   powerOfTwoScales: false,
   tau: 0.5,
+  activations: 'fp8',
 } as const;
 
 type Options = Partial<Omit<Recipe, 'name' | 'parametrization' | 'precision' | 'scaling'>>;
@@ -72,6 +81,18 @@ function validate(recipe: Recipe): Recipe {
     '"max" or "most_recent"',
   );
   check(Number.isFinite(recipe.tau) && recipe.tau > 0, 'recipe.tau', recipe.tau, 'a number > 0');
+  check(
+    ACTIVATION_STORAGES.includes(recipe.activations),
+    'recipe.activations',
+    recipe.activations,
+    ACTIVATION_STORAGES.map((a) => JSON.stringify(a)).join(', '),
+  );
+  check(
+    recipe.activations !== 'fp8' || recipe.precision === 'fp8',
+    'recipe.activations',
+    '"fp8"',
+    `"f32" for the ${recipe.name} recipe (FP8 activations need an FP8 recipe: unitScaling, delayed or current)`,
+  );
   return Object.freeze(recipe);
 }
 
@@ -85,13 +106,23 @@ export const recipes = {
   /** Current (just-in-time) scaling from each tensor's own amax. */
   current: (options: Options = {}): Recipe =>
     validate({ ...FP8_BASE, ...options, name: 'current', parametrization: 'standard', scaling: 'current' }),
-  f32: (): Recipe => validate({ ...FP8_BASE, name: 'f32', parametrization: 'standard', precision: 'f32', scaling: 'none' }),
-  bf16: (): Recipe => validate({ ...FP8_BASE, name: 'bf16', parametrization: 'standard', precision: 'bf16', scaling: 'none' }),
+  f32: (options: Pick<Options, 'activations'> = {}): Recipe =>
+    validate({ ...FP8_BASE, activations: 'f32', ...options, name: 'f32', parametrization: 'standard', precision: 'f32', scaling: 'none' }),
+  bf16: (options: Pick<Options, 'activations'> = {}): Recipe =>
+    validate({
+      ...FP8_BASE,
+      activations: 'f32',
+      ...options,
+      name: 'bf16',
+      parametrization: 'standard',
+      precision: 'bf16',
+      scaling: 'none',
+    }),
 };
 
-/** The recipe called `name` with default options. */
+/** The recipe called `name` with default options (options left undefined keep the recipe's default). */
 export function recipeByName(name: string, options: Options = {}): Recipe {
   check((RECIPE_NAMES as readonly string[]).includes(name), 'recipe', name, RECIPE_NAMES.map((n) => JSON.stringify(n)).join(', '));
   const factory = recipes[name as RecipeName] as (o?: Options) => Recipe;
-  return factory(options);
+  return factory(Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)));
 }
