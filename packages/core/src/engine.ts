@@ -6,29 +6,10 @@ import type { AnyTypedArray, Backend, DataId, DType, TensorInfo } from './backen
 import { BYTES_PER_ELEMENT, sizeOf } from './backend.js';
 import { check } from './errors.js';
 import type { KernelName } from './kernel-names.js';
+import { type GradientConfig, type KernelInputs, Tape, type TapeNode } from './tape.js';
 import { Tensor, type Variable } from './tensor.js';
 
-export type KernelInputs = Record<string, Tensor | Tensor[]>;
-
-/** A kernel's gradient: given dy and what the forward saw, thunks computing each input's gradient. */
-export type GradFunc = (
-  dy: Tensor,
-  forward: { inputs: KernelInputs; attrs: Record<string, unknown>; output: Tensor },
-) => Record<string, () => Tensor | Tensor[]>;
-
-/** One recorded op: which tensors went in, which came out, and how to send a gradient back. */
-interface TapeNode {
-  inputs: Tensor[];
-  output: Tensor;
-  /** Gradients for `inputs`, in order (null where none flows). */
-  backward: (dy: Tensor) => (Tensor | null)[];
-}
-
-interface Tape {
-  nodes: TapeNode[];
-  /** Ids of tensors whose gradient is wanted or that depend on one. */
-  tracked: Set<number>;
-}
+export type { GradFunc, KernelInputs } from './tape.js';
 
 export interface MemoryInfo {
   /** Live tensors (views of the same storage count separately). */
@@ -48,7 +29,7 @@ class Engine {
   /** Live storage: its tensor count, size, and the backend that holds it (not always the active one). */
   private readonly refCounts = new Map<DataId, { count: number; bytes: number; owner: Backend }>();
   private readonly scopes: Set<Tensor>[] = [];
-  private readonly gradients = new Map<KernelName, GradFunc>();
+  private readonly gradients = new Map<KernelName, GradientConfig>();
   private tape: Tape | null = null;
   private numTensors = 0;
   private numBytes = 0;
@@ -65,8 +46,8 @@ class Engine {
     this.activeBackend = backend;
   }
 
-  registerGradient(kernelName: KernelName, gradFunc: GradFunc): void {
-    this.gradients.set(kernelName, gradFunc);
+  registerGradient(kernelName: KernelName, config: GradientConfig): void {
+    this.gradients.set(kernelName, config);
   }
 
   // ---------- tensors and memory ----------
@@ -109,6 +90,18 @@ class Engine {
     entry.owner.disposeData(dataId);
   }
 
+  /**
+   * A handle of its own on `tensor`'s storage, in no scope: the storage lives until the handle is
+   * disposed, whatever happens to `tensor` (the tape saves tensors for backward this way).
+   */
+  hold(tensor: Tensor): Tensor {
+    this.assertLive(tensor, 'a tensor saved for backward');
+    const held = new Tensor(tensor.dataId, tensor.shape, tensor.dtype);
+    this.retain(held.dataId, held.size * BYTES_PER_ELEMENT[held.dtype]);
+    this.numTensors++;
+    return held;
+  }
+
   isDisposed(tensor: Tensor): boolean {
     return tensor.disposedByEngine;
   }
@@ -143,7 +136,8 @@ class Engine {
   }
 
   private assertLive(tensor: Tensor, what: string): void {
-    if (tensor.disposedByEngine) throw new Error(`${what}: ${tensor} was already disposed`);
+    if (!tensor.disposedByEngine) return;
+    throw new Error(`${what}: ${tensor} ${tensor.releasedBecause ? `was released: ${tensor.releasedBecause}` : 'was already disposed'}`);
   }
 
   /** Runs `fn`; every tensor it creates is disposed afterwards except those it returns or `keep`s. */
@@ -221,23 +215,50 @@ class Engine {
       }
     }
     const output = this.makeTensor(kernel({ inputs, attrs, backend }));
-    const gradFunc = this.gradients.get(kernelName);
+    const gradient = this.gradients.get(kernelName);
     const tape = this.tape;
-    if (gradFunc && tape && this.isRecordingFor(flatInputs)) {
-      this.record(flatInputs, output, (dy) => {
-        const thunks = gradFunc(dy, { inputs, attrs, output });
-        const grads: (Tensor | null)[] = [];
-        for (const [name, value] of Object.entries(inputs)) {
-          const wanted = Array.isArray(value) ? value.some((t) => tape.tracked.has(t.id)) : tape.tracked.has(value.id);
-          const thunk = thunks[name];
-          const grad = wanted && thunk ? thunk() : null;
-          if (Array.isArray(value)) for (let i = 0; i < value.length; i++) grads.push(grad ? (grad as Tensor[])[i]! : null);
-          else grads.push(grad as Tensor | null);
-        }
-        return grads;
-      });
-    }
+    if (gradient && tape?.isRecordingFor(flatInputs)) this.recordKernel(tape, kernelName, gradient, inputs, attrs, output);
     return output;
+  }
+
+  /** Records a kernel call, saving only what its gradient declares it reads. */
+  private recordKernel(
+    tape: Tape,
+    kernelName: KernelName,
+    { saves, gradFunc }: GradientConfig,
+    inputs: KernelInputs,
+    attrs: Record<string, unknown>,
+    output: Tensor,
+  ): void {
+    const spec = typeof saves === 'function' ? saves(attrs) : saves;
+    const saved: Tensor[] = [];
+    const keepOrRelease = (t: Tensor, name: string, wanted: boolean): Tensor => {
+      if (!wanted) return Tensor.released(t, `${name} of ${kernelName} is not saved for backward (name it in the gradient's saves)`);
+      const held = this.hold(t);
+      saved.push(held);
+      return held;
+    };
+    const forwardInputs: KernelInputs = {};
+    for (const [name, value] of Object.entries(inputs)) {
+      const wanted = spec.inputs?.includes(name) ?? false;
+      forwardInputs[name] = Array.isArray(value)
+        ? value.map((t, i) => keepOrRelease(t, `input ${name}[${i}]`, wanted))
+        : keepOrRelease(value, `input ${name}`, wanted);
+    }
+    const forwardOutput = keepOrRelease(output, 'the output', spec.output ?? false);
+    const backward = (dy: Tensor): (Tensor | null)[] => {
+      const thunks = gradFunc(dy, { inputs: forwardInputs, attrs, output: forwardOutput });
+      const grads: (Tensor | null)[] = [];
+      for (const [name, value] of Object.entries(inputs)) {
+        const wanted = Array.isArray(value) ? value.some((t) => tape.tracked.has(t.id)) : tape.tracked.has(value.id);
+        const thunk = thunks[name];
+        const grad = wanted && thunk ? thunk() : null;
+        if (Array.isArray(value)) for (let i = 0; i < value.length; i++) grads.push(grad ? (grad as Tensor[])[i]! : null);
+        else grads.push(grad as Tensor | null);
+      }
+      return grads;
+    };
+    tape.record({ inputs: flattenInputs(inputs), outputId: output.id, saved, backward });
   }
 
   /** Whether a `valueAndGrads` is recording the ops that run. */
@@ -245,73 +266,110 @@ class Engine {
     return this.tape !== null;
   }
 
-  private isRecordingFor(inputs: Tensor[]): boolean {
-    return this.tape !== null && inputs.some((t) => this.tape!.tracked.has(t.id));
-  }
-
-  private record(inputs: Tensor[], output: Tensor, backward: TapeNode['backward']): void {
-    this.tape!.nodes.push({ inputs, output, backward });
-    this.tape!.tracked.add(output.id);
-  }
-
   /**
    * An op with a hand-written backward (e.g. FP8 Linear): `forward` runs untaped and returns the
-   * output and a backward that maps dy to one gradient per input (null where none flows).
+   * output and a backward that maps dy to one gradient per input (null where none flows). What
+   * backward reads must go through `save` (while recording, a handle the tape releases once
+   * backward has run; otherwise the tensor itself): the forward's scope frees everything else.
+   * `recording` says whether backward can run at all (so the forward can skip preparing for it).
    */
-  customOp(inputs: Tensor[], forward: () => { output: Tensor; backward: (dy: Tensor) => (Tensor | null)[] }): Tensor {
+  customOp(
+    inputs: Tensor[],
+    forward: (save: <T extends Tensor>(t: T) => T, recording: boolean) => { output: Tensor; backward: (dy: Tensor) => (Tensor | null)[] },
+  ): Tensor {
     const tape = this.tape;
+    const recording = tape?.isRecordingFor(inputs) ?? false;
+    const saved: Tensor[] = [];
+    const save = <T extends Tensor>(t: T): T => {
+      if (!recording) return t;
+      const held = this.hold(t) as T;
+      saved.push(held);
+      return held;
+    };
     this.tape = null;
     let result: ReturnType<typeof forward>;
     try {
-      result = forward();
+      result = forward(save, recording);
+    } catch (error) {
+      for (const t of saved) t.dispose();
+      throw error;
     } finally {
       this.tape = tape;
     }
-    if (this.isRecordingFor(inputs)) this.record(inputs, result.output, result.backward);
+    if (recording) tape!.record({ inputs, outputId: result.output.id, saved, backward: result.backward });
     return result.output;
   }
 
   /** Records a reshape (a view) on the tape. */
   reshape(x: Tensor, shape: readonly number[]): Tensor {
     const output = this.view(x, shape);
-    if (this.isRecordingFor([x])) this.record([x], output, (dy) => [this.view(dy, x.shape)]);
+    if (this.tape?.isRecordingFor([x])) {
+      this.tape.record({ inputs: [x], outputId: output.id, saved: [], backward: (dy) => [this.view(dy, x.shape)] });
+    }
     return output;
   }
 
   /**
    * Computes `f()` (a scalar) and its gradient with respect to each of `xs`. Everything `f` and
-   * the backward pass create is disposed, except the returned value and gradients.
+   * the backward pass create is disposed, except the returned value and gradients; tensors saved
+   * for backward are released as their gradients run.
    */
   valueAndGrads(f: () => Tensor, xs: readonly Tensor[]): { value: Tensor; grads: Tensor[] } {
     if (this.tape !== null) throw new Error('valueAndGrads cannot be nested (higher-order gradients are not supported)');
-    return this.tidy(() => {
-      const tape: Tape = { nodes: [], tracked: new Set(xs.map((x) => x.id)) };
-      this.tape = tape;
-      let value: Tensor;
-      try {
-        value = f();
-      } finally {
-        this.tape = null;
-      }
-      check(value.size === 1, 'valueAndGrads: f()', `a tensor of shape [${value.shape.join(', ')}]`, 'a scalar (one element)');
-      const grads = this.backprop(tape, value, xs);
-      return { value, grads };
-    });
+    return this.tidy(() =>
+      this.taped(f, xs, (tape, value) => {
+        check(value.size === 1, 'valueAndGrads: f()', `a tensor of shape [${value.shape.join(', ')}]`, 'a scalar (one element)');
+        const one = this.runKernel('Fill', {}, { shape: [...value.shape], value: 1, dtype: 'float32' });
+        return { value, grads: this.backprop(tape, value, xs, one) };
+      }),
+    );
   }
 
-  private backprop(tape: Tape, value: Tensor, xs: readonly Tensor[]): Tensor[] {
+  /**
+   * The gradients of `f()`'s output with respect to `xs`, given the output's gradient `dy`, from
+   * inside a backward (activation recomputation: the forward reruns on a tape of its own).
+   */
+  recomputeGradients(f: () => Tensor, xs: readonly Tensor[], dy: Tensor): Tensor[] {
+    // A view: the inner backward may free its seed, and the outer one may still hold dy.
+    return this.taped(f, xs, (tape, output) => this.backprop(tape, output, xs, this.view(dy, dy.shape)));
+  }
+
+  /** Runs `f` on a fresh tape tracking `xs`, then `then`; the tape's saved tensors are released however it ends. */
+  private taped<R>(f: () => Tensor, xs: readonly Tensor[], then: (tape: Tape, output: Tensor) => R): R {
+    const outer = this.tape;
+    const tape = new Tape(xs);
+    this.tape = tape;
+    try {
+      let output: Tensor;
+      try {
+        output = f();
+      } finally {
+        this.tape = outer;
+      }
+      return then(tape, output);
+    } finally {
+      tape.releaseAll();
+    }
+  }
+
+  private backprop(tape: Tape, output: Tensor, xs: readonly Tensor[], seed: Tensor): Tensor[] {
     const wanted = new Set(xs.map((x) => x.id));
     const gradOf = new Map<number, Tensor>();
-    gradOf.set(value.id, this.runKernel('Fill', {}, { shape: [...value.shape], value: 1, dtype: 'float32' }));
+    gradOf.set(output.id, seed);
     for (let n = tape.nodes.length - 1; n >= 0; n--) {
-      const node = tape.nodes[n]!;
-      const dy = gradOf.get(node.output.id);
-      if (!dy) continue;
-      const inputGrads = node.backward(dy);
+      const node: TapeNode = tape.nodes[n]!;
+      const dy = gradOf.get(node.outputId);
+      if (!dy) {
+        Tape.release(node);
+        continue;
+      }
+      // Backward's temporaries go with its scope; its saved tensors as soon as it has run.
+      const inputGrads = this.tidy(() => node.backward(dy));
+      Tape.release(node);
       // Gradient tensors can be shared (add passes dy to both inputs), so free only what no entry still holds.
       const released: Tensor[] = [];
-      if (!wanted.has(node.output.id)) {
-        gradOf.delete(node.output.id);
+      if (!wanted.has(node.outputId)) {
+        gradOf.delete(node.outputId);
         released.push(dy);
       }
       node.inputs.forEach((input, i) => {

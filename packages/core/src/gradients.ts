@@ -2,9 +2,10 @@
  * One gradient per kernel, written with ops (tfjs's gradients/ and tinygrad's gradient table in one
  * place). Every backend gets autograd from these without writing backward kernels.
  */
-import { ENGINE, type GradFunc } from './engine.js';
+import { ENGINE, tidy } from './engine.js';
 import * as K from './kernel-names.js';
 import * as op from './ops/ops.js';
+import type { GradFunc, GradientConfig, SavedForBackward } from './tape.js';
 import type { Tensor } from './tensor.js';
 
 type Attrs<T> = T & Record<string, unknown>;
@@ -44,6 +45,24 @@ const unaryGrad: GradFunc = (dy, { inputs, attrs, output: y }) => {
     }
   };
   return { x: dx };
+};
+
+/** What each unary's gradient reads: its input, its output, or neither. */
+const UNARY_SAVES: Record<K.UnaryOp, SavedForBackward> = {
+  neg: {},
+  exp: { output: true },
+  log: { inputs: ['x'] },
+  sqrt: { output: true },
+  rsqrt: { output: true },
+  tanh: { output: true },
+  sigmoid: { output: true },
+  relu: { inputs: ['x'] },
+  gelu: { inputs: ['x'] },
+  square: { inputs: ['x'] },
+  abs: { inputs: ['x'] },
+  reciprocal: { output: true },
+  sign: {},
+  step: {},
 };
 
 const binaryGrad: GradFunc = (dy, { inputs, attrs }) => {
@@ -93,100 +112,136 @@ function sumBatch(grad: Tensor, shape: readonly number[]): Tensor {
   );
 }
 
-const GRADIENTS: [K.KernelName, GradFunc][] = [
-  [K.Unary, unaryGrad],
-  [K.Binary, binaryGrad],
-  [K.Affine, (dy, { attrs }) => ({ x: () => op.mulScalar(dy, (attrs as Attrs<K.AffineAttrs>).scale) })],
-  [K.RoundTo, (dy) => ({ x: () => dy })],
+const NOTHING: SavedForBackward = {};
+
+const GRADIENTS: [K.KernelName, GradientConfig][] = [
+  [K.Unary, { saves: (attrs) => UNARY_SAVES[(attrs as Attrs<K.UnaryAttrs>).op], gradFunc: unaryGrad }],
+  [
+    K.Binary,
+    {
+      saves: (attrs) => (['mul', 'div'].includes((attrs as Attrs<K.BinaryAttrs>).op) ? { inputs: ['a', 'b'] } : NOTHING),
+      gradFunc: binaryGrad,
+    },
+  ],
+  [K.Affine, { saves: NOTHING, gradFunc: (dy, { attrs }) => ({ x: () => op.mulScalar(dy, (attrs as Attrs<K.AffineAttrs>).scale) }) }],
+  [K.RoundTo, { saves: NOTHING, gradFunc: (dy) => ({ x: () => dy }) }],
   [
     K.Transpose,
-    (dy, { attrs }) => {
-      const { perm } = attrs as Attrs<K.TransposeAttrs>;
-      const inverse = perm.map((_, i) => perm.indexOf(i));
-      return { x: () => op.transpose(dy, inverse) };
+    {
+      saves: NOTHING,
+      gradFunc: (dy, { attrs }) => {
+        const { perm } = attrs as Attrs<K.TransposeAttrs>;
+        const inverse = perm.map((_, i) => perm.indexOf(i));
+        return { x: () => op.transpose(dy, inverse) };
+      },
     },
   ],
   [
     K.Slice,
-    (dy, { inputs, attrs }) => {
-      const x = inputs.x as Tensor;
-      const { begin, size } = attrs as Attrs<K.SliceAttrs>;
-      return {
-        x: () => {
-          // Pad back to x's shape one axis at a time with zeros.
-          let grad = dy;
-          for (let axis = 0; axis < x.rank; axis++) {
-            const before = begin[axis]!;
-            const after = x.shape[axis]! - before - size[axis]!;
-            if (before === 0 && after === 0) continue;
-            const parts: Tensor[] = [];
-            const padShape = (n: number) => grad.shape.map((d, i) => (i === axis ? n : d));
-            if (before > 0) parts.push(op.zeros(padShape(before)));
-            parts.push(grad);
-            if (after > 0) parts.push(op.zeros(padShape(after)));
-            grad = op.concat(parts, axis);
-          }
-          return grad;
-        },
-      };
+    {
+      saves: NOTHING,
+      gradFunc: (dy, { inputs, attrs }) => {
+        const x = inputs.x as Tensor;
+        const { begin, size } = attrs as Attrs<K.SliceAttrs>;
+        return {
+          x: () => {
+            // Pad back to x's shape one axis at a time with zeros.
+            let grad = dy;
+            for (let axis = 0; axis < x.rank; axis++) {
+              const before = begin[axis]!;
+              const after = x.shape[axis]! - before - size[axis]!;
+              if (before === 0 && after === 0) continue;
+              const parts: Tensor[] = [];
+              const padShape = (n: number) => grad.shape.map((d, i) => (i === axis ? n : d));
+              if (before > 0) parts.push(op.zeros(padShape(before)));
+              parts.push(grad);
+              if (after > 0) parts.push(op.zeros(padShape(after)));
+              grad = op.concat(parts, axis);
+            }
+            return grad;
+          },
+        };
+      },
     },
   ],
   [
     K.Concat,
-    (dy, { inputs, attrs }) => {
-      const xs = inputs.xs as Tensor[];
-      const { axis } = attrs as Attrs<K.ConcatAttrs>;
-      return {
-        xs: () => {
-          let offset = 0;
-          return xs.map((x) => {
-            const begin = x.shape.map((_, i) => (i === axis ? offset : 0));
-            offset += x.shape[axis]!;
-            return op.slice(dy, begin, x.shape);
-          });
-        },
-      };
+    {
+      saves: NOTHING,
+      gradFunc: (dy, { inputs, attrs }) => {
+        const xs = inputs.xs as Tensor[];
+        const { axis } = attrs as Attrs<K.ConcatAttrs>;
+        return {
+          xs: () => {
+            let offset = 0;
+            return xs.map((x) => {
+              const begin = x.shape.map((_, i) => (i === axis ? offset : 0));
+              offset += x.shape[axis]!;
+              return op.slice(dy, begin, x.shape);
+            });
+          },
+        };
+      },
     },
   ],
   [
     K.Gather,
-    (dy, { inputs }) => {
-      const table = inputs.table as Tensor;
-      const indices = inputs.indices as Tensor;
-      const rows = table.shape[0]!;
-      const width = table.shape[1]!;
-      return { table: () => op.scatterAdd(op.reshape(dy, [indices.size, width]), op.reshape(indices, [indices.size]), rows) };
+    {
+      saves: { inputs: ['indices'] },
+      gradFunc: (dy, { inputs }) => {
+        const table = inputs.table as Tensor;
+        const indices = inputs.indices as Tensor;
+        const rows = table.shape[0]!;
+        const width = table.shape[1]!;
+        return { table: () => op.scatterAdd(op.reshape(dy, [indices.size, width]), op.reshape(indices, [indices.size]), rows) };
+      },
     },
   ],
   [
     K.Reduce,
-    (dy, { inputs, attrs }) => {
-      const x = inputs.x as Tensor;
-      const { op: kind, axes } = attrs as Attrs<K.ReduceAttrs>;
-      if (kind !== 'sum') throw new Error(`Reduce ${kind} has no gradient; use it outside valueAndGrads`);
-      const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-      return { x: () => op.add(op.zeros(x.shape), op.reshape(dy, keptShape)) };
+    {
+      saves: NOTHING,
+      gradFunc: (dy, { inputs, attrs }) => {
+        const x = inputs.x as Tensor;
+        const { op: kind, axes } = attrs as Attrs<K.ReduceAttrs>;
+        if (kind !== 'sum') throw new Error(`Reduce ${kind} has no gradient; use it outside valueAndGrads`);
+        const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+        return { x: () => op.add(op.zeros(x.shape), op.reshape(dy, keptShape)) };
+      },
     },
   ],
-  [K.MatMul, matMulGrad],
-  [K.Softmax, (dy, { output: y }) => ({ x: () => op.mul(y, op.sub(dy, op.sum(op.mul(dy, y), -1, true))) })],
+  [K.MatMul, { saves: { inputs: ['a', 'b'] }, gradFunc: matMulGrad }],
+  [
+    K.Softmax,
+    { saves: { output: true }, gradFunc: (dy, { output: y }) => ({ x: () => op.mul(y, op.sub(dy, op.sum(op.mul(dy, y), -1, true))) }) },
+  ],
   [
     K.SoftmaxCrossEntropy,
-    (dy, { inputs }) => {
-      const logits = inputs.logits as Tensor;
-      const targets = inputs.targets as Tensor;
-      return {
-        logits: () => op.mul(op.sub(op.softmax(logits), op.oneHot(targets, logits.shape[1]!)), op.reshape(dy, [logits.shape[0]!, 1])),
-      };
+    {
+      saves: { inputs: ['logits', 'targets'] },
+      gradFunc: (dy, { inputs }) => {
+        const logits = inputs.logits as Tensor;
+        const targets = inputs.targets as Tensor;
+        return {
+          logits: () => {
+            // (softmax − one-hot) · dy, each temporary freed as soon as it is read: these are (rows, vocab).
+            const difference = tidy(() => op.sub(op.softmax(logits), op.oneHot(targets, logits.shape[1]!)));
+            return op.mul(difference, op.reshape(dy, [logits.shape[0]!, 1]));
+          },
+        };
+      },
     },
   ],
   [
     K.Rope,
-    (dy, { attrs }) => {
-      const { base, offset, inverse } = attrs as Attrs<K.RopeAttrs>;
-      return { x: () => ENGINE.runKernel(K.Rope, { x: dy }, { base, offset, inverse: !inverse }) };
+    {
+      saves: NOTHING,
+      gradFunc: (dy, { attrs }) => {
+        const { base, offset, inverse } = attrs as Attrs<K.RopeAttrs>;
+        return { x: () => ENGINE.runKernel(K.Rope, { x: dy }, { base, offset, inverse: !inverse }) };
+      },
     },
   ],
 ];
 
-for (const [kernelName, gradFunc] of GRADIENTS) ENGINE.registerGradient(kernelName, gradFunc);
+for (const [kernelName, config] of GRADIENTS) ENGINE.registerGradient(kernelName, config);

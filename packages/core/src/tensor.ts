@@ -13,12 +13,25 @@ export class Tensor implements TensorInfo {
   readonly size: number;
   /** @internal Set by the engine when the tensor is disposed (a field: a WeakSet of every tensor weighed on the collector). */
   disposedByEngine = false;
+  /** @internal Why this handle holds no values (a forward tensor a gradient did not save). */
+  releasedBecause: string | null = null;
   constructor(
     public dataId: DataId,
     readonly shape: readonly number[],
     readonly dtype: DType,
   ) {
     this.size = sizeOf(shape);
+  }
+
+  /**
+   * @internal A handle with `t`'s shape and dtype and no storage: what a gradient sees of a forward
+   * tensor it did not save. Reading it throws with `reason`.
+   */
+  static released(t: Tensor, reason: string): Tensor {
+    const handle = new Tensor(t.dataId, t.shape, t.dtype);
+    handle.disposedByEngine = true;
+    handle.releasedBecause = reason;
+    return handle;
   }
 
   get rank(): number {

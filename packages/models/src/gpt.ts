@@ -7,6 +7,8 @@ import {
   type ActivationStorage,
   Block,
   check,
+  checkpoint,
+  ENGINE,
   Embedding,
   Linear,
   Module,
@@ -15,6 +17,7 @@ import {
   RMSNorm,
   recipeByName,
   type Tensor,
+  tidy,
   type Variable,
 } from '@octet/core';
 
@@ -82,6 +85,8 @@ export class Gpt extends Module {
   readonly blocks: Block[];
   readonly finalNorm: RMSNorm;
   readonly head: Linear;
+  /** What backward recomputes instead of keeping: attention probabilities (the default), whole blocks, or nothing. */
+  readonly recompute: Recompute;
 
   constructor(readonly config: GptConfig) {
     super();
@@ -97,6 +102,7 @@ export class Gpt extends Module {
       RECOMPUTE_MODES.map((m) => JSON.stringify(m)).join(', '),
     );
     this.recipe = recipeByName(config.recipe, { tau: config.tau, activations: config.activations });
+    this.recompute = config.recompute ?? 'attention';
     const unit = this.recipe.parametrization === 'unit';
     const std = unit ? 1 : 0.02;
     this.embedding = this.addModule('embedding', new Embedding(vocabSize, dim, { initStd: std, seed: config.seed }));
@@ -111,10 +117,11 @@ export class Gpt extends Module {
         seed: config.seed + 100 * (l + 1),
         layers,
         ropeBase: config.ropeBase,
+        recomputeProbabilities: this.recompute !== 'none',
       });
       this.blocks.push(this.addModule(`blocks.${l}`, block));
     }
-    this.finalNorm = this.addModule('final_norm', new RMSNorm(dim));
+    this.finalNorm = this.addModule('final_norm', new RMSNorm(dim, { activations: this.recipe.activations }));
     // The head stays in high precision (as in μnit Scaling and TransformerEngine practice).
     this.head = this.addModule(
       'head',
@@ -140,24 +147,34 @@ export class Gpt extends Module {
       `[${ids.shape.join(', ')}]`,
       `(batch, T) with T ≤ ${this.config.contextLength}`,
     );
-    let h = this.embedding.apply(ids); // (B, T, C)
-    onActivation?.('embedding', h);
-    this.blocks.forEach((block, l) => {
-      h = block.apply(h);
-      onActivation?.(`blocks.${l}`, h);
+    return tidy(() => {
+      let h = this.embedding.apply(ids); // (B, T, C)
+      onActivation?.('embedding', h);
+      this.blocks.forEach((block, l) => {
+        // Under 'block' recomputation a block keeps only its input for backward.
+        const next =
+          this.recompute === 'block' && ENGINE.recording ? checkpoint((x) => block.apply(x), h, block.parameters()) : block.apply(h);
+        // The residual stream goes as soon as the next block has read it (what backward needs of it
+        // is saved), unless an observer was handed it.
+        if (!onActivation) h.dispose();
+        h = next;
+        onActivation?.(`blocks.${l}`, h);
+      });
+      const normed = this.finalNorm.apply(h);
+      onActivation?.('final_norm', normed);
+      const logits = this.head.apply(normed); // (B, T, V)
+      onActivation?.('logits', logits);
+      return logits;
     });
-    const normed = this.finalNorm.apply(h);
-    onActivation?.('final_norm', normed);
-    const logits = this.head.apply(normed); // (B, T, V)
-    onActivation?.('logits', logits);
-    return logits;
   }
 
   /** Mean next-token cross-entropy of (B, T) inputs against (B, T) targets. */
   loss(ids: Tensor, targets: Tensor): Tensor {
-    const logits = this.forward(ids);
-    const rows = logits.size / this.config.vocabSize;
-    return op.mean(op.softmaxCrossEntropy(op.reshape(logits, [rows, this.config.vocabSize]), op.reshape(targets, [rows])));
+    return tidy(() => {
+      const logits = this.forward(ids);
+      const rows = logits.size / this.config.vocabSize;
+      return op.mean(op.softmaxCrossEntropy(op.reshape(logits, [rows, this.config.vocabSize]), op.reshape(targets, [rows])));
+    });
   }
 
   /** Switches delayed-scaling amax recording on (training) or off (evaluation). */

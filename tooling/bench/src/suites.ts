@@ -7,5 +7,6 @@ export const suites: Record<string, () => Promise<void>> = {
   'fp8-codec': () => import('./fp8-codec.js').then((m) => m.run()),
   webgpu: () => import('./webgpu.js').then((m) => m.run()),
   optimizers: () => import('./optimizers.js').then((m) => m.run()),
+  memory: () => import('./memory.js').then((m) => m.run()),
   serve: () => import('./serve.js').then((m) => m.run()),
 };

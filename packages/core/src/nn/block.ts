@@ -1,3 +1,4 @@
+import { tidy } from '../engine.js';
 import * as op from '../ops/ops.js';
 import type { Recipe } from '../recipes/recipes.js';
 import type { Tensor } from '../tensor.js';
@@ -16,6 +17,8 @@ export interface BlockOptions {
   /** Number of blocks in the model (GPT-2 scales residual projections' init by 1/√(2·layers)). */
   layers: number;
   ropeBase: number;
+  /** Recompute attention probabilities in backward instead of saving them (the default). */
+  recomputeProbabilities?: boolean;
 }
 
 /**
@@ -36,7 +39,7 @@ export class Block extends Module {
 
   constructor(options: BlockOptions) {
     super();
-    const { dim, heads, mlpHidden, activation, recipe, seed, layers, ropeBase } = options;
+    const { dim, heads, mlpHidden, activation, recipe, seed, layers, ropeBase, recomputeProbabilities } = options;
     this.unit = recipe.parametrization === 'unit';
     const headDim = dim / heads;
     const std = this.unit ? 1 : 0.02;
@@ -53,6 +56,7 @@ export class Block extends Module {
         linearAlpha: this.unit ? 1 / Math.sqrt(dim) : 1,
         scoreScale: this.unit ? 1 / headDim : 1 / Math.sqrt(headDim),
         ropeBase,
+        recomputeProbabilities,
       }),
     );
     this.mlp = this.addModule(
@@ -70,8 +74,9 @@ export class Block extends Module {
       }),
     );
     // The unit layout normalises branch outputs without a gain: the τ weights set the mix.
-    this.attentionNorm = this.addModule('attn_norm', new RMSNorm(dim, { learnableGain: !this.unit }));
-    this.mlpNorm = this.addModule('mlp_norm', new RMSNorm(dim, { learnableGain: !this.unit }));
+    const normOptions = { learnableGain: !this.unit, activations: recipe.activations };
+    this.attentionNorm = this.addModule('attn_norm', new RMSNorm(dim, normOptions));
+    this.mlpNorm = this.addModule('mlp_norm', new RMSNorm(dim, normOptions));
     const tau = recipe.tau;
     this.skipWeight = 1 / Math.sqrt(1 + tau * tau);
     this.branchWeight = tau / Math.sqrt(1 + tau * tau);
@@ -79,12 +84,14 @@ export class Block extends Module {
 
   /** h (B, T, C) → (B, T, C). */
   apply(h: Tensor): Tensor {
-    if (!this.unit) {
-      const afterAttention = op.add(h, this.attention.apply(this.attentionNorm.apply(h)));
-      return op.add(afterAttention, this.mlp.apply(this.mlpNorm.apply(afterAttention)));
-    }
-    const mix = (skip: Tensor, branch: Tensor) => op.add(op.mulScalar(skip, this.skipWeight), op.mulScalar(branch, this.branchWeight));
-    const afterAttention = mix(h, this.attentionNorm.apply(this.attention.apply(h)));
-    return mix(afterAttention, this.mlpNorm.apply(this.mlp.apply(afterAttention)));
+    return tidy(() => {
+      if (!this.unit) {
+        const afterAttention = op.add(h, this.attention.apply(this.attentionNorm.apply(h)));
+        return op.add(afterAttention, this.mlp.apply(this.mlpNorm.apply(afterAttention)));
+      }
+      const mix = (skip: Tensor, branch: Tensor) => op.add(op.mulScalar(skip, this.skipWeight), op.mulScalar(branch, this.branchWeight));
+      const afterAttention = mix(h, this.attentionNorm.apply(this.attention.apply(h)));
+      return mix(afterAttention, this.mlpNorm.apply(this.mlp.apply(afterAttention)));
+    });
   }
 }

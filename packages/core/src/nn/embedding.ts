@@ -18,6 +18,6 @@ export class Embedding extends Module {
 
   apply(ids: Tensor): Tensor {
     check(ids.dtype === 'int32', 'Embedding input dtype', ids.dtype, 'int32 token ids');
-    return op.gather(this.weight, ids);
+    return op.gather(this.weight, ids); // saves only the ids for backward
   }
 }

@@ -4,7 +4,7 @@
  * to a zero code. Computed with ordinary ops (so on any backend), only while a probe is armed.
  */
 
-import { keep } from '../engine.js';
+import { keep, tidy } from '../engine.js';
 import { FP8_FORMATS, type Fp8Format } from '../numerics.js';
 import * as op from '../ops/ops.js';
 import type { Tensor } from '../tensor.js';
@@ -63,8 +63,9 @@ export class Fp8HealthProbe {
   /** Called by Linear for each quantized operand; a no-op unless armed. */
   record(layer: string, operand: Fp8Operand, x: Tensor, scale: Tensor, q: Tensor, format: Fp8Format): void {
     if (!this.armed) return;
-    // keep: the step's tidy scope must not dispose the statistics before they are read.
-    this.pending.push({ layer, operand, format, stats: keep(fp8OperandStats(x, scale, q, format)) });
+    // The statistics alone outlive this call (kept: the step's scope must not dispose them before
+    // they are read); the passes that compute them go with their own scope.
+    this.pending.push({ layer, operand, format, stats: keep(tidy(() => fp8OperandStats(x, scale, q, format))) });
   }
 
   /** Reads and frees what was recorded since `arm()`, and disarms. */

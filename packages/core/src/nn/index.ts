@@ -1,5 +1,8 @@
 export { type AttentionOptions, CausalSelfAttention } from './attention.js';
+export { ACTIVATION_GROUP, dequantizeGroups, quantizeGroups, saveActivation } from './activation-storage.js';
 export { Block, type BlockOptions } from './block.js';
+export { type CausalAttentionOptions, causalAttention } from './causal-attention.js';
+export { checkpoint } from './checkpoint.js';
 export { Embedding } from './embedding.js';
 export {
   attachFp8HealthProbe,
@@ -9,7 +12,7 @@ export {
   fp8OperandStats,
 } from './fp8-health.js';
 export { Linear, type LinearOptions } from './linear.js';
-export { Mlp, type MlpOptions } from './mlp.js';
+export { geluSavingInput, Mlp, type MlpOptions, swigluSavingInputs } from './mlp.js';
 export { Module } from './module.js';
 export { LayerNorm, RMSNorm } from './norm.js';
 export { Fp8TensorScaling } from './scaling-state.js';

@@ -4,14 +4,14 @@
  * one) for backward, and runs dgrad and wgrad as scaled matmuls on the FP8 output gradient.
  */
 import type { DataId } from '../backend.js';
-import { ENGINE, keep } from '../engine.js';
+import { ENGINE, keep, tidy } from '../engine.js';
 import { check } from '../errors.js';
 import * as op from '../ops/ops.js';
 import type { Recipe } from '../recipes/recipes.js';
 import type { Tensor, Variable } from '../tensor.js';
 import type { Fp8HealthProbe } from './fp8-health.js';
 import { Module } from './module.js';
-import { Fp8TensorScaling } from './scaling-state.js';
+import { Fp8TensorScaling, replayingScales } from './scaling-state.js';
 
 export interface LinearOptions {
   recipe: Recipe;
@@ -79,6 +79,15 @@ export class Linear extends Module {
    */
   static applyEach(layers: readonly Linear[], x: Tensor): Tensor[] {
     const [first] = layers;
+    if (first && layers.length > 1 && layers.every((layer) => first.sharesInputCodes(layer))) {
+      // Training under static scales: x is quantized once, and every layer keeps the same codes for backward.
+      return tidy(() => {
+        const x2d = first.rowsOf(x);
+        const scale = first.scaling!.input.scaleFor(x2d, true);
+        const input = { scale, codes: op.quantizeTensor(x2d, scale, first.recipe.forwardFormat) };
+        return layers.map((layer) => op.reshape(layer.fp8Linear(x2d, layer.scaling!, input), [...x.shape.slice(0, -1), layer.outFeatures]));
+      });
+    }
     // Gradients need each layer's own op (the stacked codes are not a variable).
     if (!first || layers.length === 1 || ENGINE.recording || !layers.every((layer) => first.stacks(layer))) {
       return layers.map((layer) => layer.apply(x));
@@ -96,6 +105,12 @@ export class Linear extends Module {
       column += layer.outFeatures;
       return op.reshape(part, [...x.shape.slice(0, -1), layer.outFeatures]);
     });
+  }
+
+  /** Whether `other` can use this layer's FP8 codes of a shared input while training (static scale 1 for both). */
+  private sharesInputCodes(other: Linear): boolean {
+    const staticFp8 = (layer: Linear) => layer.training && layer.scaling !== null && layer.recipe.scaling === 'static';
+    return staticFp8(this) && staticFp8(other) && other.recipe.forwardFormat === this.recipe.forwardFormat;
   }
 
   /** Whether `other` can share one scaled matmul with this layer in `applyEach`. */
@@ -156,15 +171,18 @@ export class Linear extends Module {
 
   /** x (..., in) → (..., out). */
   apply(x: Tensor): Tensor {
-    const x2d = this.rowsOf(x);
-    let y: Tensor;
-    if (this.scaling) y = this.fp8Linear(x2d, this.scaling);
-    else if (this.recipe.precision === 'bf16' && !this.highPrecision) y = this.bf16Linear(x2d);
-    else y = op.mulScalar(op.matMul(x2d, this.weight, false, true), this.alpha);
-    return op.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+    return tidy(() => {
+      const x2d = this.rowsOf(x);
+      let y: Tensor;
+      if (this.scaling) y = this.fp8Linear(x2d, this.scaling);
+      else if (this.recipe.precision === 'bf16' && !this.highPrecision) y = this.bf16Linear(x2d);
+      else y = op.mulScalar(op.matMul(x2d, this.weight, false, true), this.alpha);
+      return op.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+    });
   }
 
-  private fp8Linear(x: Tensor, scaling: NonNullable<Linear['scaling']>): Tensor {
+  /** `input`: x's codes and scale when already quantized (shared by the layers `applyEach` runs). */
+  private fp8Linear(x: Tensor, scaling: NonNullable<Linear['scaling']>, input?: { scale: Tensor; codes: Tensor }): Tensor {
     const w = this.weight;
     const { forwardFormat: fwd, gradientFormat: grad, highPrecisionWgrad } = this.recipe;
     const alpha = this.alpha;
@@ -175,21 +193,27 @@ export class Linear extends Module {
       this.dropFrozenWeight();
       this.dropStackedWeight();
     }
-    return ENGINE.customOp([x, w], () => {
-      const xScale = scaling.input.scaleFor(x, record);
-      const xq = op.quantizeTensor(x, xScale, fwd); // (M, K) e4m3
+    return ENGINE.customOp([x, w], (save) => {
+      const xScale = input?.scale ?? scaling.input.scaleFor(x, record);
+      const xq = input?.codes ?? op.quantizeTensor(x, xScale, fwd); // (M, K) e4m3
       const { scale: wScale, codes: wq } = record ? this.quantizeWeight(scaling, true) : this.evaluationWeight(scaling); // (N, K) e4m3
-      health?.probe.record(health.layer, 'x', x, xScale, xq, fwd);
-      health?.probe.record(health.layer, 'w', w, wScale, wq, fwd);
+      // A replayed forward (activation recomputation) reports nothing: the first run did.
+      const report = replayingScales() ? null : health;
+      report?.probe.record(report.layer, 'x', x, xScale, xq, fwd);
+      report?.probe.record(report.layer, 'w', w, wScale, wq, fwd);
       const output = op.scaledMatMul(xq, wq, xScale, wScale, { aFormat: fwd, bFormat: fwd, transposeB: true, alpha }); // (M, N) f32
+      // Backward reads x only as its FP8 codes, and the weight's codes are made again from the
+      // weight (unchanged until the update) rather than kept: one byte per weight less per layer.
+      const [savedXq, savedXScale, savedW, savedWScale] = [save(xq), save(xScale), save(w), save(wScale)];
       const backward = (dy: Tensor): Tensor[] => {
+        const wqAgain = op.quantizeTensor(savedW, savedWScale, fwd);
         const dyScale = scaling.gradient.scaleFor(dy, record);
         const dyq = op.quantizeTensor(dy, dyScale, grad); // (M, N) e5m2
         health?.probe.record(health.layer, 'dy', dy, dyScale, dyq, grad);
-        const dx = op.scaledMatMul(dyq, wq, dyScale, wScale, { aFormat: grad, bFormat: fwd, alpha }); // (M, K)
+        const dx = op.scaledMatMul(dyq, wqAgain, dyScale, savedWScale, { aFormat: grad, bFormat: fwd, alpha }); // (M, K)
         const dw = highPrecisionWgrad
-          ? op.mulScalar(op.matMul(dy, op.dequantizeTensor(xq, xScale, fwd), true, false), alpha)
-          : op.scaledMatMul(dyq, xq, dyScale, xScale, { aFormat: grad, bFormat: fwd, transposeA: true, alpha }); // (N, K)
+          ? op.mulScalar(op.matMul(dy, op.dequantizeTensor(savedXq, savedXScale, fwd), true, false), alpha)
+          : op.scaledMatMul(dyq, savedXq, dyScale, savedXScale, { aFormat: grad, bFormat: fwd, transposeA: true, alpha }); // (N, K)
         return [dx, dw];
       };
       return { output, backward };
@@ -227,13 +251,17 @@ export class Linear extends Module {
     const w = this.weight;
     const alpha = this.alpha;
     const round = (t: Tensor) => op.roundTo(t, 'bf16');
-    return ENGINE.customOp([x, w], () => {
+    return ENGINE.customOp([x, w], (save) => {
       const xb = round(x);
-      const wb = round(w);
-      const output = round(op.mulScalar(op.matMul(xb, wb, false, true), alpha));
+      const output = round(op.mulScalar(op.matMul(xb, round(w), false, true), alpha));
+      // The rounded weight is made again in backward from the weight itself, not kept.
+      const [savedXb, savedW] = [save(xb), save(w)];
       const backward = (dy: Tensor): Tensor[] => {
         const dyb = round(dy);
-        return [round(op.mulScalar(op.matMul(dyb, wb), alpha)), round(op.mulScalar(op.matMul(dyb, xb, true, false), alpha))];
+        return [
+          round(op.mulScalar(op.matMul(dyb, round(savedW)), alpha)),
+          round(op.mulScalar(op.matMul(dyb, savedXb, true, false), alpha)),
+        ];
       };
       return { output, backward };
     });

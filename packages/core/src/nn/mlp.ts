@@ -1,6 +1,8 @@
+import { ENGINE, tidy } from '../engine.js';
 import * as op from '../ops/ops.js';
-import type { Recipe } from '../recipes/recipes.js';
+import type { ActivationStorage, Recipe } from '../recipes/recipes.js';
 import type { Tensor } from '../tensor.js';
+import { saveActivation } from './activation-storage.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
@@ -35,7 +37,38 @@ export class Mlp extends Module {
   }
 
   apply(x: Tensor): Tensor {
-    const hidden = this.gate ? op.mul(op.silu(this.gate.apply(x)), this.up.apply(x)) : op.gelu(this.up.apply(x));
-    return this.down.apply(hidden);
+    const storage = this.options.recipe.activations;
+    return tidy(() => {
+      // The projections' outputs go as soon as the activation has read them.
+      const hidden = tidy(() =>
+        this.gate ? swigluSavingInputs(this.gate.apply(x), this.up.apply(x), storage) : geluSavingInput(this.up.apply(x), storage),
+      );
+      return this.down.apply(hidden);
+    });
   }
+}
+
+/** GELU (tanh approximation) as one autograd op keeping only its input, as `storage` says. */
+export function geluSavingInput(x: Tensor, storage: ActivationStorage): Tensor {
+  return ENGINE.customOp([x], (save, recording) => {
+    const load = saveActivation(x, storage, save, recording);
+    return { output: op.gelu(x), backward: (dy) => [op.geluGrad(dy, load())] };
+  });
+}
+
+/** silu(gate) · up as one autograd op keeping only gate and up, as `storage` says. */
+export function swigluSavingInputs(gate: Tensor, up: Tensor, storage: ActivationStorage): Tensor {
+  return ENGINE.customOp([gate, up], (save, recording) => {
+    const loadGate = saveActivation(gate, storage, save, recording);
+    const loadUp = saveActivation(up, storage, save, recording);
+    const backward = (dy: Tensor): Tensor[] => {
+      const g = loadGate();
+      const s = op.sigmoid(g);
+      const silu = op.mul(g, s);
+      // d silu/dg = s · (1 + g · (1 − s)).
+      const dSilu = op.mul(s, op.addScalar(op.mul(g, op.affine(s, -1, 1)), 1));
+      return [op.mul(op.mul(dy, loadUp()), dSilu), op.mul(dy, silu)];
+    };
+    return { output: op.mul(op.silu(gate), up), backward };
+  });
 }

@@ -1,26 +1,57 @@
+import { ENGINE, tidy } from '../engine.js';
 import * as op from '../ops/ops.js';
+import type { ActivationStorage } from '../recipes/recipes.js';
 import type { Tensor, Variable } from '../tensor.js';
+import { saveActivation } from './activation-storage.js';
 import { Module } from './module.js';
 
-/** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · gain (gain optional). */
+/**
+ * RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · gain (gain optional). One autograd op that
+ * keeps only x (as `activations` says: f32, or FP8 in 1×16 groups) and recomputes the rest.
+ */
 export class RMSNorm extends Module {
   readonly gain: Variable | null;
+  private readonly eps: number;
+  private readonly activations: ActivationStorage;
 
   constructor(
     readonly dim: number,
-    { eps = 1e-5, learnableGain = true }: { eps?: number; learnableGain?: boolean } = {},
+    {
+      eps = 1e-5,
+      learnableGain = true,
+      activations = 'f32',
+    }: { eps?: number; learnableGain?: boolean; activations?: ActivationStorage } = {},
   ) {
     super();
     this.eps = eps;
+    this.activations = activations;
     this.gain = learnableGain ? this.addVariable('gain', op.ones([dim])) : null;
   }
 
-  private readonly eps: number;
+  /** x · (mean(x²) + eps)^-½ over the last axis, and that inverse RMS (..., 1). */
+  private normalize(x: Tensor): { normed: Tensor; inverseRms: Tensor } {
+    const inverseRms = op.rsqrt(op.addScalar(op.mean(op.square(x), -1, true), this.eps));
+    return { normed: op.mul(x, inverseRms), inverseRms };
+  }
 
   apply(x: Tensor): Tensor {
-    const inverseRms = op.rsqrt(op.addScalar(op.mean(op.square(x), -1, true), this.eps)); // (..., 1)
-    const normed = op.mul(x, inverseRms);
-    return this.gain ? op.mul(normed, this.gain) : normed;
+    const gain = this.gain;
+    return tidy(() =>
+      ENGINE.customOp(gain ? [x, gain] : [x], (save, recording) => {
+        const load = saveActivation(x, this.activations, save, recording);
+        const savedGain = gain && save(gain);
+        const { normed } = this.normalize(x);
+        const output = gain ? op.mul(normed, gain) : normed;
+        const backward = (dy: Tensor): Tensor[] => {
+          const { normed, inverseRms } = this.normalize(load());
+          const dNormed = savedGain ? op.mul(dy, savedGain) : dy;
+          // d/dx of x·r with r = (mean(x²)+eps)^-½: r · (dn − normed · mean(dn · normed)).
+          const dx = op.mul(inverseRms, op.sub(dNormed, op.mul(normed, op.mean(op.mul(dNormed, normed), -1, true))));
+          return savedGain ? [dx, op.sumToShape(op.mul(dy, normed), savedGain.shape)] : [dx];
+        };
+        return { output, backward };
+      }),
+    );
   }
 }
 
@@ -42,8 +73,10 @@ export class LayerNorm extends Module {
   private readonly eps: number;
 
   apply(x: Tensor): Tensor {
-    const centered = op.sub(x, op.mean(x, -1, true));
-    const inverseStd = op.rsqrt(op.addScalar(op.mean(op.square(centered), -1, true), this.eps));
-    return op.add(op.mul(op.mul(centered, inverseStd), this.gain), this.bias);
+    return tidy(() => {
+      const centered = op.sub(x, op.mean(x, -1, true));
+      const inverseStd = op.rsqrt(op.addScalar(op.mean(op.square(centered), -1, true), this.eps));
+      return op.add(op.mul(op.mul(centered, inverseStd), this.gain), this.bias);
+    });
   }
 }

@@ -11,6 +11,46 @@ import type { Recipe } from '../recipes/recipes.js';
 import type { Tensor, Variable } from '../tensor.js';
 import { Module } from './module.js';
 
+/**
+ * Activation recomputation reruns a forward in backward; that rerun must quantize with the scales
+ * the first run used (delayed scaling has moved its history on since, and records nothing twice).
+ * While a forward is logged, the forward operands' scales are kept in order; a replay hands them
+ * out again in the same order.
+ */
+interface ScaleLog {
+  mode: 'record' | 'replay';
+  scales: Tensor[];
+  next: number;
+  save: (t: Tensor) => Tensor;
+}
+let scaleLog: ScaleLog | null = null;
+
+function withScaleLog<T>(log: ScaleLog, fn: () => T): T {
+  const outer = scaleLog;
+  scaleLog = log;
+  try {
+    return fn();
+  } finally {
+    scaleLog = outer;
+  }
+}
+
+/** Runs a forward, keeping (through `save`) every forward-operand scale it uses, in order. */
+export function logScales<T>(save: (t: Tensor) => Tensor, fn: () => T): { result: T; scales: Tensor[] } {
+  const log: ScaleLog = { mode: 'record', scales: [], next: 0, save };
+  return { result: withScaleLog(log, fn), scales: log.scales };
+}
+
+/** Reruns a forward logged by `logScales` with the scales it used. */
+export function replayScales<T>(scales: Tensor[], fn: () => T): T {
+  return withScaleLog({ mode: 'replay', scales, next: 0, save: (t) => t }, fn);
+}
+
+/** Whether the forward running now is a replay (it reports and records nothing). */
+export function replayingScales(): boolean {
+  return scaleLog?.mode === 'replay';
+}
+
 export class Fp8TensorScaling extends Module {
   private readonly history: Variable | null;
   private readonly staticScales = new Map<number, Tensor>();
@@ -32,6 +72,18 @@ export class Fp8TensorScaling extends Module {
    * steps and then, when `record` is set, pushes this tensor's amax (TE's order).
    */
   scaleFor(x: Tensor, record: boolean): Tensor {
+    const log = this.role === 'gradient' ? null : scaleLog;
+    if (log?.mode === 'replay') {
+      const scale = log.scales[log.next++];
+      if (!scale) throw new Error('activation recomputation: the replayed forward quantized more operands than the first run');
+      return scale;
+    }
+    const scale = this.computeScale(x, record);
+    if (log) log.scales.push(log.save(scale));
+    return scale;
+  }
+
+  private computeScale(x: Tensor, record: boolean): Tensor {
     const { scaling, margin, amaxComputeAlgo, powerOfTwoScales, amaxHistoryLength } = this.recipe;
     const attrs = { fp8Max: FP8_FORMATS[this.format].max, margin, powerOfTwo: powerOfTwoScales };
     if (scaling === 'static') return this.staticScale(x);
