@@ -1,5 +1,5 @@
-export { type AttentionOptions, CausalSelfAttention } from './attention.js';
 export { ACTIVATION_GROUP, dequantizeGroups, quantizeGroups, saveActivation } from './activation-storage.js';
+export { type AttentionOptions, CausalSelfAttention } from './attention.js';
 export { Block, type BlockOptions } from './block.js';
 export { type CausalAttentionOptions, causalAttention } from './causal-attention.js';
 export { checkpoint } from './checkpoint.js';
