@@ -17,7 +17,11 @@ const main = defineCommand({
   meta: { name: 'octet-serve', description: 'Serve an octet GPT checkpoint over an OpenAI-compatible HTTP API.' },
   args: {
     model: { type: 'string', description: 'checkpoint folder (model.safetensors, config.json, tokenizer.json)', required: true },
-    backend: { type: 'string', description: `inference backend: ${SERVER_BACKENDS.join(' | ')}`, default: 'cpu' },
+    backend: {
+      type: 'string',
+      description: `inference backend: ${SERVER_BACKENDS.join(' | ')} (auto: the first that starts of webgpu, cpu, tfjs; what it picked and why is logged)`,
+      default: 'cpu',
+    },
     'tfjs-engine': {
       type: 'string',
       description: `tfjs engine for --backend tfjs: ${TFJS_ENGINE_REQUESTS.join(' | ')} (auto: tensorflow if tfjs-node(-gpu) loads, else wasm, else cpu)`,
