@@ -14,4 +14,14 @@ describe('the octet-serve bin', () => {
     expect(stdout).toContain('--backend');
     expect(stdout).toContain('auto');
   });
+
+  it('rejects a flag it does not take, naming it, before loading anything', async () => {
+    const bin = join(import.meta.dirname, '..', 'dist', 'cli.js');
+    const error = await promisify(execFile)(bin, ['--model', 'nowhere', '--bakend', 'cpu']).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(error?.code).toBe(1);
+    expect(error?.stderr).toContain('octet-serve: unknown flag --bakend; allowed: --model, --backend,');
+  });
 });
