@@ -13,11 +13,28 @@ function integer(name: string, value: string | undefined, min: number): number |
   return parsed;
 }
 
+/** A flag octet-serve does not take, or an argument that is not a flag, is an error rather than ignored. */
+function checkFlags(rawArgs: readonly string[], declared: Record<string, unknown>): void {
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (!arg.startsWith('-')) throw new Error(`octet-serve: unexpected argument "${arg}"; allowed: flags only (--help lists them)`);
+    const name = arg.replace(/^--?/, '').split('=')[0]!;
+    if (name === 'help' || name === 'h') continue;
+    const allowed = Object.keys(declared).map((flag) => `--${flag}`);
+    if (!(name in declared)) throw new Error(`octet-serve: unknown flag --${name}; allowed: ${allowed.join(', ')}`);
+    if (!arg.includes('=')) i++; // every flag takes a value
+  }
+}
+
 const main = defineCommand({
   meta: { name: 'octet-serve', description: 'Serve an octet GPT checkpoint over an OpenAI-compatible HTTP API.' },
   args: {
     model: { type: 'string', description: 'checkpoint folder (model.safetensors, config.json, tokenizer.json)', required: true },
-    backend: { type: 'string', description: `inference backend: ${SERVER_BACKENDS.join(' | ')}`, default: 'cpu' },
+    backend: {
+      type: 'string',
+      description: `inference backend: ${SERVER_BACKENDS.join(' | ')} (auto: the first that starts of webgpu, cpu, tfjs; what it picked and why is logged)`,
+      default: 'cpu',
+    },
     'tfjs-engine': {
       type: 'string',
       description: `tfjs engine for --backend tfjs: ${TFJS_ENGINE_REQUESTS.join(' | ')} (auto: tensorflow if tfjs-node(-gpu) loads, else wasm, else cpu)`,
@@ -31,7 +48,8 @@ const main = defineCommand({
     'max-queue': { type: 'string', description: 'requests waiting for a slot before 429', default: '64' },
     'body-limit': { type: 'string', description: 'largest request body in bytes before 413', default: String(1024 * 1024) },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
+    checkFlags(rawArgs, main.args as Record<string, unknown>);
     check((SERVER_BACKENDS as readonly string[]).includes(args.backend), '--backend', args.backend, SERVER_BACKENDS.join(' | '));
     const tfjsEngine = args['tfjs-engine'] as TfjsEngineRequest;
     check(TFJS_ENGINE_REQUESTS.includes(tfjsEngine), '--tfjs-engine', tfjsEngine, TFJS_ENGINE_REQUESTS.join(' | '));

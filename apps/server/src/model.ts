@@ -5,10 +5,8 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { createCpuBackend } from '@octet/backend-cpu';
 import { createOnnxGenerator, type OnnxKvCache } from '@octet/backend-onnx';
-import { createTfjsBackend, TFJS_ENGINE_REQUESTS, type TfjsEngineRequest } from '@octet/backend-tfjs';
-import { createWebGpuBackend } from '@octet/backend-webgpu';
+import { TFJS_ENGINE_REQUESTS, type TfjsEngineRequest } from '@octet/backend-tfjs';
 import { type Backend, check, setBackend } from '@octet/core';
 import {
   ByteTokenizer,
@@ -19,9 +17,9 @@ import {
   loadTokenizer,
   type Tokenizer,
 } from '@octet/models';
+import { createBackend, SERVER_BACKENDS, type ServerBackend } from './backends.js';
 
-export const SERVER_BACKENDS = ['cpu', 'webgpu', 'tfjs', 'onnx'] as const;
-export type ServerBackend = (typeof SERVER_BACKENDS)[number];
+export { SERVER_BACKENDS, type ServerBackend } from './backends.js';
 
 /** A sequence's cache, opaque to the server. */
 export type KvCache = unknown;
@@ -51,8 +49,9 @@ export const DEFAULT_CHAT_TEMPLATE: ChatTemplate = {
 export interface ServedModel {
   /** The id clients pass as `model` (the checkpoint folder's name unless given). */
   id: string;
-  backend: ServerBackend;
-  /** What runs the backend, where there is a choice (e.g. the tfjs engine and why it was picked). */
+  /** The backend that runs it (what `auto` picked). */
+  backend: Exclude<ServerBackend, 'auto'>;
+  /** What runs the backend, where there is a choice (e.g. the tfjs engine and why it was picked; what `auto` picked and why). */
   backendDetail?: string;
   config: GptConfig;
   tokenizer: Tokenizer;
@@ -90,19 +89,6 @@ function onBackend<T>(backend: Backend, fn: () => T | Promise<T>): Promise<T> {
   return turn;
 }
 
-async function createBackend(
-  backend: 'cpu' | 'webgpu' | 'tfjs',
-  options: LoadModelOptions,
-): Promise<{ backend: Backend; detail?: string }> {
-  if (backend === 'cpu') return { backend: createCpuBackend(options.threads === undefined ? {} : { threads: options.threads }) };
-  if (backend === 'webgpu') {
-    const webgpu = await createWebGpuBackend();
-    return { backend: webgpu, detail: webgpu.adapterDescription };
-  }
-  const tfjs = await createTfjsBackend({ engine: options.tfjsEngine ?? 'auto' });
-  return { backend: tfjs, detail: `tfjs engine '${tfjs.engine}': ${tfjs.engineReason}` };
-}
-
 /** A checkpoint folder as given, or the newest checkpoint of an octet-train run directory. */
 export async function resolveModelDirectory(directory: string): Promise<string> {
   const dir = resolve(directory);
@@ -131,11 +117,12 @@ export async function loadServedModel(directory: string, options: LoadModelOptio
   const tokenizerText = await readFile(join(dir, 'tokenizer.json'), 'utf8').catch(() => null);
   const tokenizer = tokenizerText ? loadTokenizer(tokenizerText) : new ByteTokenizer();
   const chatTemplate = { ...DEFAULT_CHAT_TEMPLATE, ...(configJson.chat_template ?? {}) };
-  const common = { id: id ?? basename(resolve(directory)), backend, tokenizer, chatTemplate };
+  const common = { id: id ?? basename(resolve(directory)), tokenizer, chatTemplate };
   if (backend === 'onnx') {
     const generator = await createOnnxGenerator(dir, threads === undefined ? {} : { threads });
     return {
       ...common,
+      backend,
       config: generator.config,
       step: (items) =>
         generator.step(items.map(({ tokens, cache }) => (cache === null ? { tokens } : { tokens, cache: cache as OnnxKvCache }))),
@@ -143,11 +130,12 @@ export async function loadServedModel(directory: string, options: LoadModelOptio
     };
   }
   // The same Gpt decode path on every octet backend.
-  const { backend: engine, detail } = await createBackend(backend, options);
+  const { backend: engine, name, detail } = await createBackend(backend, { threads, tfjsEngine });
   const { model } = await onBackend(engine, () => loadGptCheckpoint(dir, { weights: 'serving' }));
   const decoder = new GptDecoder(model);
   return {
     ...common,
+    backend: name,
     ...(detail === undefined ? {} : { backendDetail: detail }),
     config: model.config,
     step: (items) =>

@@ -65,3 +65,20 @@ for (const { backend, run, detail } of cases) {
     });
   });
 }
+
+describe('--backend auto', () => {
+  it('serves on the first backend that starts (webgpu, else cpu) and says what it picked and why', async () => {
+    const server = await startServer({ modelDir: dir, backend: 'auto', threads: 1 });
+    try {
+      const model = await server.ready;
+      expect(model.backend).toBe(webgpu ? 'webgpu' : 'cpu');
+      expect(model.backendDetail).toMatch(
+        new RegExp(`^--backend auto picked ${model.backend}.*: the first that starts in the order webgpu > cpu > tfjs`),
+      );
+      if (!webgpu) expect(model.backendDetail).toMatch(/skipped webgpu \(.*no WebGPU adapter/);
+      expect(await greedy(server)).toEqual(await greedy(cpu));
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,35 +1,53 @@
 /**
- * The backends the trainer can run on: the one place to add another (its name in `BACKENDS`, its
- * construction in `createTrainBackend`).
+ * The backends the trainer can run on, through core's registry: each backend package registers
+ * itself by name and priority, and `--backend auto` takes the highest-priority one that starts
+ * (core's `bestBackend`). Adding a backend is one `registerXBackend` call here and its name in
+ * `BACKENDS`.
  */
-import { type CpuBackend, createCpuBackend } from '@octet/backend-cpu';
-import { createTfjsBackend, type TfjsBackend } from '@octet/backend-tfjs';
+import { registerCpuBackend } from '@octet/backend-cpu';
+import { registerTfjsBackend } from '@octet/backend-tfjs';
 import { registerWebGpuBackend } from '@octet/backend-webgpu';
-import { type Backend, getBackend } from '@octet/core';
+import { type Backend, backendsByPriority, bestBackend, getBackend } from '@octet/core';
 
-export const BACKENDS = ['cpu', 'webgpu', 'tfjs'] as const;
+/** `--backend`: a registered backend by name, or `auto`. */
+export const BACKENDS = ['cpu', 'webgpu', 'tfjs', 'auto'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-registerWebGpuBackend();
+/** `auto` tries these in this order: a GPU first, then the WASM CPU kernels, then tfjs (wasm or CUDA). */
+const PRIORITY = { webgpu: 2, cpu: 1, tfjs: 0 } as const;
 
-const cpuBackends = new Map<number | undefined, CpuBackend>();
-let tfjsBackend: Promise<TfjsBackend> | null = null;
+registerWebGpuBackend(PRIORITY.webgpu);
+registerTfjsBackend(PRIORITY.tfjs);
+/** The CPU backend is registered per thread count (`--threads`); its workers live on with it. */
+let cpuThreads: number | undefined;
+registerCpuBackend(PRIORITY.cpu);
 
-/** The named backend; CPU backends are shared per thread count (their workers live on), tfjs is one per process (so is its engine). */
-export async function createTrainBackend(name: BackendName, threads?: number): Promise<Backend> {
-  if (name === 'webgpu') return getBackend('webgpu');
-  if (name === 'tfjs') {
-    tfjsBackend ??= createTfjsBackend().then((backend) => {
-      // Which tfjs engine runs, and why: the CUDA build only when tfjs-node-gpu is installed and loads.
-      process.stderr.write(`tfjs engine '${backend.engine}': ${backend.engineReason}\n`);
-      return backend;
-    });
-    return tfjsBackend;
+export interface ChosenBackend {
+  backend: Backend;
+  /** What runs it and, for `auto`, why it was picked: one line for the user. */
+  description: string;
+}
+
+/** The named backend (`auto`: the best one that starts, saying why). */
+export async function createTrainBackend(name: BackendName, threads?: number): Promise<ChosenBackend> {
+  if (threads !== cpuThreads) {
+    registerCpuBackend(PRIORITY.cpu, threads === undefined ? {} : { threads });
+    cpuThreads = threads;
   }
-  let backend = cpuBackends.get(threads);
-  if (!backend) {
-    backend = createCpuBackend(threads ? { threads } : {});
-    cpuBackends.set(threads, backend);
+  if (name !== 'auto') {
+    const backend = await getBackend(name);
+    return { backend, description: `backend ${backend.name}${detail(backend)}` };
   }
-  return backend;
+  const skipped: string[] = [];
+  const backend = await bestBackend({ onSkip: (skip, error) => skipped.push(`${skip} (${error.message})`) });
+  const why = `the first that starts in the order ${backendsByPriority().join(' > ')}${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`;
+  return { backend, description: `--backend auto picked ${backend.name}${detail(backend)}: ${why}` };
+}
+
+/** Which engine or adapter runs a backend, where there is a choice. */
+function detail(backend: Backend): string {
+  const { engine, engineReason, adapterDescription } = backend as { engine?: string; engineReason?: string; adapterDescription?: string };
+  if (engine !== undefined) return ` (tfjs engine '${engine}': ${engineReason})`;
+  if (adapterDescription !== undefined) return ` (adapter: ${adapterDescription})`;
+  return '';
 }

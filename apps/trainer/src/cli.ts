@@ -5,29 +5,20 @@
  * on stdout is one JSON summary. Subcommands: compare, sweep, report.
  */
 import { resolve } from 'node:path';
-import { type ArgsDef, defineCommand, runMain } from 'citty';
+import { defineCommand, runMain } from 'citty';
 import { SingleBar } from 'cli-progress';
 import { compareCommand } from './compare.js';
-import { CONFIG_FLAGS, RUN_PRESETS } from './config.js';
-import { parseTrainArgs } from './options.js';
+import { summariseHealthWarnings } from './health.js';
+import { checkArgs, parseTrainArgs, RUN_FLAGS } from './options.js';
 import { reportCommand } from './report.js';
 import { sweepCommand } from './sweep.js';
 import { TrainingInterrupted, train } from './train.js';
 
-/** The run flags (no citty defaults: a flag not given leaves the preset's or config file's value). */
-export const RUN_FLAGS: ArgsDef = {
-  preset: { type: 'string', description: `named run preset: ${Object.keys(RUN_PRESETS).join(' | ')}` },
-  config: { type: 'string', description: 'run config file (.json or .yaml); flags override it' },
-  resume: { type: 'string', description: 'continue the run in this directory from its newest checkpoint' },
-  overwrite: { type: 'boolean', description: 'replace a run already in the run directory' },
-  // Every config flag is read as a string and parsed (and checked) by the config.
-  ...Object.fromEntries(Object.entries(CONFIG_FLAGS).map(([flag, { description }]) => [flag, { type: 'string', description }])),
-};
-
 const main = defineCommand({
   meta: { name: 'octet-train', description: 'Train a GPT on the Brown corpus with FP8 numerics. Subcommands: compare, sweep, report.' },
   args: RUN_FLAGS,
-  async run({ args }) {
+  async run({ args, rawArgs }) {
+    checkArgs(rawArgs, RUN_FLAGS, 'octet-train');
     const options = parseTrainArgs(args);
     const bar = new SingleBar({
       format: 'train {bar} {value}/{total} | loss {loss} | {speed} tok/s | ETA {eta_formatted}',
@@ -45,7 +36,6 @@ const main = defineCommand({
         controller.abort();
       });
     }
-    bar.start(options.steps, 0, { loss: '-', speed: '-' });
     try {
       const summary = await train({
         ...options,
@@ -53,7 +43,11 @@ const main = defineCommand({
         signal: controller.signal,
         onStep: ({ step, loss, tokensPerSecond }) => bar.update(step, { loss: loss.toFixed(4), speed: tokensPerSecond.toFixed(0) }),
         onEval: ({ step, valLoss }) => process.stderr.write(`\nstep ${step}: val loss ${valLoss.toFixed(4)}\n`),
-        onWarning: ({ message }) => process.stderr.write(`\nFP8 health warning: ${message}\n`),
+        onBackend: (description) => {
+          process.stderr.write(`${description}\n`);
+          bar.start(options.steps, 0, { loss: '-', speed: '-' });
+        },
+        onWarnings: (warnings) => process.stderr.write(`\nFP8 health warning: ${summariseHealthWarnings(warnings)}\n`),
       }).finally(() => bar.stop());
       process.stderr.write(
         `val loss ${summary.final_val_loss.toFixed(4)} nats/token (unigram baseline ${summary.unigram_val_loss.toFixed(4)}), ` +
@@ -70,7 +64,7 @@ const main = defineCommand({
   },
 });
 
-// `octet-train compare|sweep|report ...` runs that subcommand; anything else is one training run.
+// `octet-train compare|sweep|report ...` runs that subcommand; flags alone are one training run.
 const rawArgs = process.argv.slice(3);
 if (process.argv[2] === 'compare') runMain(compareCommand, { rawArgs });
 else if (process.argv[2] === 'sweep') runMain(sweepCommand, { rawArgs });

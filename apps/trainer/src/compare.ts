@@ -13,6 +13,7 @@ import { check, RECIPE_NAMES } from '@octet/core';
 import { OPTIMIZER_NAMES } from '@octet/optim';
 import { defineCommand } from 'citty';
 import { flagsForRuns } from './config.js';
+import { checkArgs, RUN_FLAGS } from './options.js';
 import { writeReport } from './report.js';
 import type { TrainSummary } from './train.js';
 
@@ -96,18 +97,22 @@ export function compareTable(rows: CompareRow[]): string {
   return lines.join('\n');
 }
 
+const compareArgs = {
+  recipes: { type: 'string', description: 'comma-separated recipes', default: RECIPE_NAMES.join(',') },
+  optimizers: { type: 'string', description: 'comma-separated optimizers', default: 'adamw' },
+  out: { type: 'string', description: 'directory for the runs, the table and the report', default: 'runs/compare' },
+  parallel: { type: 'string', description: 'runs at once (default: one per core)' },
+} as const;
+
 export const compareCommand = defineCommand({
   meta: {
     name: 'compare',
     description: 'Train the same model, data and budget under several recipes and optimizers; write a table and a report.',
   },
-  args: {
-    recipes: { type: 'string', description: 'comma-separated recipes', default: RECIPE_NAMES.join(',') },
-    optimizers: { type: 'string', description: 'comma-separated optimizers', default: 'adamw' },
-    out: { type: 'string', description: 'directory for the runs, the table and the report', default: 'runs/compare' },
-    parallel: { type: 'string', description: 'runs at once (default: one per core)' },
-  },
+  args: compareArgs,
   async run({ args, rawArgs }) {
+    // Its own flags, and run flags for every run; anything else is an error.
+    checkArgs(rawArgs, { ...RUN_FLAGS, ...compareArgs }, 'octet-train compare');
     // Every other flag (--steps, --model, --lr...) goes to each run unchanged.
     const flags = flagsForRuns(rawArgs, ['--recipes', '--optimizers', '--out', '--parallel']);
     const parallel = args.parallel ? Number(args.parallel) : undefined;

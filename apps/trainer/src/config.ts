@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { check, RECIPE_NAMES } from '@octet/core';
-import { GPT_PRESETS } from '@octet/models';
+import { ACTIVATION_STORAGES, check, RECIPE_NAMES, recipeByName } from '@octet/core';
+import { GPT_PRESETS, RECOMPUTE_MODES } from '@octet/models';
 import { OPTIMIZER_NAMES } from '@octet/optim';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -37,6 +37,10 @@ export const RunConfigSchema = z.strictObject({
   heads: int(1).optional(),
   context: int(2).optional(),
   recipe: oneOf(RECIPE_NAMES as unknown as [string, ...string[]]).default('unitScaling'),
+  /** How activations are saved for backward: 'fp8' (COAT; FP8 recipes only) or 'f32'; default: the recipe's ('fp8' for the FP8 recipes). */
+  activations: oneOf(ACTIVATION_STORAGES as unknown as [string, ...string[]]).optional(),
+  /** Forward recomputed in backward to save memory: 'none', 'attention' (probabilities) or 'block' (whole blocks). */
+  recompute: oneOf(RECOMPUTE_MODES as unknown as [string, ...string[]]).default('none'),
   optimizer: oneOf(OPTIMIZER_NAMES as unknown as [string, ...string[]]).default('adamw'),
   /** Peak learning rate; default per parametrisation (see `defaultLearningRate`). */
   lr: positive.optional(),
@@ -69,7 +73,29 @@ export const RunConfigSchema = z.strictObject({
 });
 
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
-export type RunConfig = z.output<typeof RunConfigSchema> & { name: string; outDir: string; lr: number; checkpointEvery: number };
+type ActivationStorage = (typeof ACTIVATION_STORAGES)[number];
+type Recompute = (typeof RECOMPUTE_MODES)[number];
+export type RunConfig = Omit<z.output<typeof RunConfigSchema>, 'activations' | 'recompute'> & {
+  name: string;
+  outDir: string;
+  lr: number;
+  checkpointEvery: number;
+  activations?: ActivationStorage;
+  recompute: Recompute;
+};
+
+/** The recipes that can save activations in FP8 (those whose GEMMs run in FP8). */
+export const FP8_ACTIVATION_RECIPES = RECIPE_NAMES.filter((name) => recipeByName(name).precision === 'fp8');
+
+/** `activations: 'fp8'` needs an FP8 recipe; `what` names the input (a flag or a config file's field). */
+function checkActivations(config: { recipe: string; activations?: string }, what: string): void {
+  check(
+    config.activations !== 'fp8' || (FP8_ACTIVATION_RECIPES as readonly string[]).includes(config.recipe),
+    what,
+    config.activations,
+    `"f32" with recipe ${config.recipe} (FP8 activations need an FP8 recipe: ${FP8_ACTIVATION_RECIPES.join(', ')})`,
+  );
+}
 
 /** Named starting points; `tiny`, `small` and `medium` set only the model size. */
 export const RUN_PRESETS: Record<string, RunConfigInput> = {
@@ -110,7 +136,8 @@ export function validateRunConfig(input: unknown, source = 'config'): RunConfig 
     });
     throw new Error(lines.join('\n'));
   }
-  const config = result.data;
+  const config = result.data as typeof result.data & Pick<RunConfig, 'activations' | 'recompute'>;
+  checkActivations(config, `${source}: activations`);
   const name = config.name ?? (config.outDir ? basename(config.outDir) : freeRunName());
   return {
     ...config,
@@ -160,6 +187,16 @@ export const CONFIG_FLAGS: Record<string, { field: keyof RunConfigInput; kind: '
   heads: { field: 'heads', kind: 'int', description: "attention heads (default: the model size's)" },
   context: { field: 'context', kind: 'int', description: "tokens per sequence (default: the model size's)" },
   recipe: { field: 'recipe', kind: 'string', description: `numerics: ${RECIPE_NAMES.join(' | ')} (default: unitScaling)` },
+  activations: {
+    field: 'activations',
+    kind: 'string',
+    description: `activations saved for backward: ${ACTIVATION_STORAGES.join(' | ')} (default: fp8 under the FP8 recipes, else f32)`,
+  },
+  recompute: {
+    field: 'recompute',
+    kind: 'string',
+    description: `forward recomputed in backward to save memory: ${RECOMPUTE_MODES.join(' | ')} (default: none)`,
+  },
   optimizer: { field: 'optimizer', kind: 'string', description: `optimizer: ${OPTIMIZER_NAMES.join(' | ')} (default: adamw)` },
   lr: { field: 'lr', kind: 'number', description: 'peak learning rate (default: 0.5 under unitScaling, else 3e-3)' },
   'weight-decay': { field: 'weightDecay', kind: 'number', description: 'weight decay (default: 0.1)' },
@@ -216,7 +253,10 @@ export function resolveRunConfig(args: Args, base: RunConfigInput = {}): RunConf
     const flag = Object.entries(CONFIG_FLAGS).find(([, f]) => f.field === field)?.[0] ?? field;
     throw new Error(`--${flag}: got ${JSON.stringify(args[flag])}; allowed: ${issue.message}`);
   }
-  return validateRunConfig({ ...base, ...(presetName ? RUN_PRESETS[presetName] : {}), ...(file as object), ...flags });
+  const merged = { ...base, ...(presetName ? RUN_PRESETS[presetName] : {}), ...(file as object), ...flags } as RunConfigInput;
+  if (flags.activations !== undefined)
+    checkActivations({ recipe: merged.recipe ?? 'unitScaling', activations: flags.activations }, '--activations');
+  return validateRunConfig(merged);
 }
 
 /** A subcommand's raw arguments less its own flags (each with its value): the rest go to every run it starts. */

@@ -7,8 +7,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { defineCommand } from 'citty';
+import { checkArgs } from './options.js';
+import { type MetricsRecord, readMetrics } from './run-dir.js';
 import type { SweepResult } from './sweep.js';
-import { type MetricsRecord, readMetrics } from './train.js';
 
 export interface RunData {
   name: string;
@@ -317,16 +318,19 @@ ${warnings.length ? `<h2>FP8 health warnings</h2><ul>${warnings.slice(0, 200).jo
 `;
 }
 
+const reportArgs = {
+  runs: { type: 'positional', description: 'run directories or folders of runs', required: true },
+  out: { type: 'string', description: 'the HTML file (default: report.html in the first RUN)' },
+} as const;
+
 export const reportCommand = defineCommand({
   meta: {
     name: 'report',
     description: 'Write one self-contained HTML report for runs (run directories, or folders of runs such as compare/sweep outputs).',
   },
-  args: {
-    runs: { type: 'positional', description: 'run directories or folders of runs', required: true },
-    out: { type: 'string', description: 'the HTML file (default: report.html in the first RUN)' },
-  },
-  async run({ args }) {
+  args: reportArgs,
+  async run({ args, rawArgs }) {
+    checkArgs(rawArgs, reportArgs, 'octet-train report');
     const paths = (args._ as string[]).map((p) => resolve(p));
     const out = resolve(args.out ? String(args.out) : join(paths[0]!, 'report.html'));
     await writeReport(paths, out);

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { check, RECIPE_NAMES } from '@octet/core';
 import { defineCommand } from 'citty';
 import { defaultLearningRate, flagsForRuns } from './config.js';
+import { checkArgs, RUN_FLAGS } from './options.js';
 import { writeReport } from './report.js';
 
 export interface SweepOptions {
@@ -155,16 +156,20 @@ const list = (raw: unknown, flag: string) =>
       return v;
     });
 
+const sweepArgs = {
+  recipes: { type: 'string', description: 'comma-separated recipes', default: 'unitScaling,f32' },
+  widths: { type: 'string', description: 'comma-separated model widths', default: '64,128,256' },
+  'lr-factors': { type: 'string', description: "lr grid as multiples of each recipe's default lr", default: '0.25,0.5,1,2,4' },
+  out: { type: 'string', description: 'directory for the runs, sweep.json, sweep.md and the report', default: 'runs/sweep' },
+  parallel: { type: 'string', description: 'runs at once (default: one per core)' },
+} as const;
+
 export const sweepCommand = defineCommand({
   meta: { name: 'sweep', description: 'Learning-rate sweep across widths: does the best lr stay put under μnit Scaling?' },
-  args: {
-    recipes: { type: 'string', description: 'comma-separated recipes', default: 'unitScaling,f32' },
-    widths: { type: 'string', description: 'comma-separated model widths', default: '64,128,256' },
-    'lr-factors': { type: 'string', description: "lr grid as multiples of each recipe's default lr", default: '0.25,0.5,1,2,4' },
-    out: { type: 'string', description: 'directory for the runs, sweep.json, sweep.md and the report', default: 'runs/sweep' },
-    parallel: { type: 'string', description: 'runs at once (default: one per core)' },
-  },
+  args: sweepArgs,
   async run({ args, rawArgs }) {
+    // Its own flags, and run flags for every run; anything else is an error.
+    checkArgs(rawArgs, { ...RUN_FLAGS, ...sweepArgs }, 'octet-train sweep');
     // Every other flag (--steps, --model, --batch...) goes to each run unchanged.
     const flags = flagsForRuns(rawArgs, ['--recipes', '--widths', '--lr-factors', '--out', '--parallel']);
     const parallel = args.parallel ? Number(args.parallel) : undefined;

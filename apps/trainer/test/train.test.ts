@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { firstNonFinite, parseTrainArgs, readMetrics, train, unigramCrossEntropy } from '../src/index.js';
+import { firstNonFinite, parseTrainArgs, readMetrics, summariseHealthWarnings, train, unigramCrossEntropy } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'octet-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,13 +70,33 @@ describe('octet-train', () => {
     expect(peak.activations).toBeGreaterThan(0);
     expect(peak.fp8_scaling_state).toBe(measured[0]!.bytes.fp8ScalingState);
     expect(JSON.parse(readFileSync(join(dir, 'peak', 'summary.json'), 'utf8')).peak_bytes).toEqual(peak);
+    // The step's high-water mark holds at least what is live together at any moment of it: the
+    // weights, FP8 state and optimizer state throughout, with the saved activations after the
+    // forward and with the gradients before the update.
+    for (const { bytes } of measured) {
+      const resident = bytes.weights + bytes.fp8ScalingState + bytes.optimizer;
+      expect(bytes.stepPeak).toBeGreaterThanOrEqual(resident + bytes.activations);
+      expect(bytes.stepPeak).toBeGreaterThanOrEqual(resident + bytes.gradients);
+    }
+    expect(peak.step_peak).toBe(Math.max(...measured.map((r) => r.bytes.stepPeak)));
+    // The process's peak RSS holds everything the engine counts, and more (code, the corpus, workers).
+    expect(summary.peak_rss_bytes).toBeGreaterThan(peak.step_peak);
   });
 
   it('logs FP8 health of every GEMM operand and warns naming the layer', async () => {
     // A tiny threshold so that some operand surely crosses it.
     const options = parseTrainArgs({ preset: 'tiny-smoke', steps: '2', 'health-every': '1', 'eval-every': '2', threads: '1' });
     const warnings: string[] = [];
-    await train({ ...options, underflowWarn: 0, outDir: join(dir, 'health'), onWarning: (w) => warnings.push(w.message) });
+    const lines: string[] = [];
+    await train({
+      ...options,
+      underflowWarn: 0,
+      outDir: join(dir, 'health'),
+      onWarnings: (ws) => {
+        warnings.push(...ws.map((w) => w.message));
+        lines.push(summariseHealthWarnings(ws));
+      },
+    });
     const health = readMetrics(join(dir, 'health')).filter((r) => r.type === 'health');
     expect(health.map((r) => r.step)).toEqual([1, 2]);
     const layers = health[0]!.type === 'health' ? health[0]!.layers : [];
@@ -85,6 +105,14 @@ describe('octet-train', () => {
     expect(layers.every((l) => l.amax > 0 && l.saturated >= 0 && l.flushed >= 0 && l.flushed <= 1)).toBe(true);
     expect(warnings.length).toBeGreaterThan(0);
     expect(warnings[0]).toMatch(/^step 1: blocks\.\d\.(attn|mlp)\.\w+ (x|w|dy): .* flush to zero/);
+    // The console gets one line per health step: how many operands, the worst fraction, and their names.
+    expect(lines).toHaveLength(2);
+    const flushed = readMetrics(join(dir, 'health')).filter((r) => r.type === 'warning' && r.step === 1 && r.kind === 'underflow');
+    const worst = Math.max(...flushed.map((r) => (r.type === 'warning' ? r.fraction : 0)));
+    expect(lines[0]).toContain(
+      `step 1: ${flushed.length} operands flush to zero above 0.00% (worst ${(worst * 100).toPrecision(3)}%, blocks.`,
+    );
+    if (flushed.length > 8) expect(lines[0]).toContain(`${flushed.length - 8} more in metrics.jsonl`);
   });
 
   it('takes a YAML or JSON config; presets < file < flags; errors name the field and what is allowed', () => {
@@ -93,7 +121,9 @@ describe('octet-train', () => {
     const config = parseTrainArgs({ preset: 'tiny-smoke', config: yaml, steps: '7' });
     expect(config).toMatchObject({ model: 'tiny', recipe: 'delayed', steps: 7, batch: 2, optimizer: 'adamw8bit', lr: 3e-3 });
     // From the preset, untouched by file and flags:
-    expect(config).toMatchObject({ checkpointEvery: 5, healthEvery: 5, outDir: 'runs/default' });
+    expect(config).toMatchObject({ checkpointEvery: 5, healthEvery: 5 });
+    // runs/default, or the first free runs/default-N when a run is already there (e.g. after `pnpm train`).
+    expect(config.outDir).toMatch(/^runs\/default(-\d+)?$/);
     expect(parseTrainArgs({ name: 'exp1' }).outDir).toBe('runs/exp1');
     const json = join(dir, 'bad.json');
     writeFileSync(json, JSON.stringify({ steps: 0, recipe: 'fp4', betas: [0.9, 2], stepz: 1 }));

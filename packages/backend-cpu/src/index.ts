@@ -72,6 +72,6 @@ function defaultThreads(): number {
 }
 
 /** Makes the CPU backend available by name ('cpu') to `getBackend` / `bestBackend`. */
-export function registerCpuBackend(priority = 1): void {
-  registerBackend('cpu', createCpuBackend, priority);
+export function registerCpuBackend(priority = 1, options: CpuBackendOptions = {}): void {
+  registerBackend('cpu', () => createCpuBackend(options), priority);
 }

@@ -12,7 +12,7 @@ export * from './numerics.js';
 export * from './ops/ops.js';
 export * as op from './ops/ops.js';
 export { Random } from './random.js';
-export { bestBackend, getBackend, registerBackend, registeredBackends } from './registry.js';
+export { backendsByPriority, bestBackend, getBackend, registerBackend, registeredBackends } from './registry.js';
 export { ropeTable } from './rope-table.js';
 export { broadcastShapes, broadcastStrides, type MatMulGeometry, matMulGeometry } from './shape-rules.js';
 // Tensors, memory and autograd

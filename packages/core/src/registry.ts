@@ -34,15 +34,23 @@ export async function getBackend(name: string): Promise<Backend> {
   return registration.instance;
 }
 
-/** The highest-priority registered backend that initialises. */
-export async function bestBackend(): Promise<Backend> {
-  const ordered = [...registrations.entries()].sort((a, b) => b[1].priority - a[1].priority);
+/** The registered backends' names, highest priority first (the order `bestBackend()` tries them in). */
+export function backendsByPriority(): string[] {
+  return [...registrations.entries()].sort((a, b) => b[1].priority - a[1].priority).map(([name]) => name);
+}
+
+/**
+ * The highest-priority registered backend that initialises. `onSkip` hears each one tried before
+ * it that failed, and why (for saying what was picked and why).
+ */
+export async function bestBackend({ onSkip }: { onSkip?: (name: string, error: Error) => void } = {}): Promise<Backend> {
   const failures: string[] = [];
-  for (const [name] of ordered) {
+  for (const name of backendsByPriority()) {
     try {
       return await getBackend(name);
     } catch (error) {
       failures.push(`${name}: ${(error as Error).message}`);
+      onSkip?.(name, error as Error);
     }
   }
   throw new Error(`no backend could be initialised (${failures.join('; ') || 'none registered'})`);
