@@ -4,8 +4,8 @@
  * values. Several sequences of different lengths decode together in one session run: their caches
  * and new tokens are left-padded to the longest and masked with attention_mask.
  */
-import { check } from '@octet/core';
-import { checkStepItems, type Gpt, type GptConfig } from '@octet/models';
+import { check, checkStepItems } from '@octet/core';
+import type { Gpt, GptConfig } from '@octet/models';
 import ort from 'onnxruntime-node';
 import { exportGptToOnnx, type GptServingWeights, loadGptServingWeights } from './export-gpt.js';
 

@@ -1,6 +1,6 @@
 /**
- * Inference-only GPT forward with a KV cache, built from a Gpt's own modules (gpt.ts is untouched):
- * prefill a prompt once, then feed one token per step. Several sequences step together, each
+ * Inference with a KV cache: the Gpt's own forward (`Gpt.forward` with a cache), where this file
+ * only decides where keys and values live. Prefill a prompt once, then feed one token per step. Several sequences step together, each
  * bringing any number of new tokens (a prompt being prefilled beside sequences decoding one token).
  * Their rows lie end to end, so every Linear (q, k, v, out, MLP) runs once on all of them. Attention
  * runs batched too: sequences bringing the same number of tokens form a group (all the decoding
@@ -18,9 +18,9 @@
  * as many slots as its longest sequence has positions.
  */
 
-import type { Block, CausalSelfAttention } from '@octet/core';
-import { check, keep, Linear, op, type Tensor, tidy } from '@octet/core';
-import type { Gpt, GptConfig } from './gpt.js';
+import type { AttentionCache, CausalSelfAttention } from '@octet/core';
+import { check, checkStepItems, keep, op, type Tensor, tidy } from '@octet/core';
+import type { Gpt, GptCache } from './gpt.js';
 
 /** Added to the attention scores of slots a query may not see: exp underflows to exactly 0. */
 const MASKED = -1e30;
@@ -84,21 +84,6 @@ export interface GptStepItem {
   cache?: GptKvCache;
 }
 
-/**
- * Checks a batched step's sequences against the model: at least one, each bringing at least one
- * token id in the vocabulary, none growing past the context. Errors name the item.
- */
-export function checkStepItems(items: readonly { tokens: readonly number[]; cache: { length: number } }[], config: GptConfig): void {
-  const { contextLength, vocabSize: V } = config;
-  check(items.length > 0, 'decode batch', '[]', 'at least one sequence');
-  for (const [i, { tokens, cache }] of items.entries()) {
-    check(tokens.length > 0, `batch item ${i} tokens`, '[]', 'at least one token id');
-    const length = cache.length + tokens.length;
-    check(length <= contextLength, `batch item ${i} length`, length, `at most the context length ${contextLength}`);
-    for (const id of tokens) check(Number.isInteger(id) && id >= 0 && id < V, `batch item ${i} token id`, id, `an integer in [0, ${V})`);
-  }
-}
-
 /** How a group finds its sequences' old keys and values: the block as it is, a compacting gather, or nothing. */
 type OldSlots =
   | { kind: 'none' }
@@ -151,14 +136,8 @@ interface StepLayout {
 }
 
 export class GptDecoder {
-  private readonly skipWeight: number;
-  private readonly branchWeight: number;
-
   constructor(readonly model: Gpt) {
     model.setTraining(false);
-    const { tau } = model.recipe;
-    this.skipWeight = 1 / Math.sqrt(1 + tau * tau);
-    this.branchWeight = tau / Math.sqrt(1 + tau * tau);
   }
 
   get config() {
@@ -207,7 +186,7 @@ export class GptDecoder {
    * activation; `lastOnly` runs the head on each item's last row only (all a sampler needs).
    */
   private async run(items: readonly { tokens: readonly number[]; cache: GptKvCache }[], lastOnly: boolean): Promise<GptDecodeResult[]> {
-    const { vocabSize: V, layers } = this.config;
+    const { vocabSize: V, dim: C } = this.config;
     checkStepItems(items, this.config);
     const held = items.map(({ cache }) => cache);
     for (const [i, { cache }] of items.entries()) {
@@ -224,18 +203,13 @@ export class GptDecoder {
         const layout = this.layout(items);
         layoutRows = layout;
         const ids = layout.groups.flatMap((group) => group.members.flatMap((i) => items[i]!.tokens));
-        let h = this.model.embedding.apply(op.tensor(Int32Array.from(ids), [1, layout.N])); // (1, N, C)
-        for (let l = 0; l < layers; l++) {
-          const block = this.model.blocks[l]!;
-          const attend = (x: Tensor) => this.attention(block.attention, x, l, layout, keys, values);
-          h = this.block(block, h, attend);
-        }
-        h = this.model.finalNorm.apply(h);
-        if (lastOnly) {
-          const last = Int32Array.from(items, (_, i) => layout.firstRows[i]! + counts[i]! - 1);
-          h = op.gather(op.reshape(h, [layout.N, h.shape[2]!]), op.tensor(last, [items.length]));
-        }
-        return keep(this.model.head.apply(h)); // (1, N, V), or (items, V) with lastOnly
+        const last = Int32Array.from(items, (_, i) => layout.firstRows[i]! + counts[i]! - 1);
+        const cache: GptCache = {
+          layer: (l) => this.attentionCache(l, layout, keys, values),
+          ...(lastOnly ? { headRows: (h: Tensor) => op.gather(op.reshape(h, [layout.N, C]), op.tensor(last, [items.length])) } : {}),
+        };
+        // (1, N, V), or (items, V) with lastOnly
+        return keep(this.model.forward(op.tensor(Int32Array.from(ids), [1, layout.N]), undefined, cache));
       });
       try {
         output = (await logits.data()) as Float32Array;
@@ -377,34 +351,29 @@ export class GptDecoder {
     return { kind: 'gather', blocks, index: op.tensor(index, [index.length]), length };
   }
 
-  /** Block.apply with attention replaced by the cached version. */
-  private block(block: Block, h: Tensor, attend: (x: Tensor) => Tensor): Tensor {
-    if (!block.unit) {
-      const afterAttention = op.add(h, attend(block.attentionNorm.apply(h)));
-      return op.add(afterAttention, block.mlp.apply(block.mlpNorm.apply(afterAttention)));
-    }
-    const mix = (skip: Tensor, branch: Tensor) => op.add(op.mulScalar(skip, this.skipWeight), op.mulScalar(branch, this.branchWeight));
-    const afterAttention = mix(h, block.attentionNorm.apply(attend(h)));
-    return mix(afterAttention, block.mlpNorm.apply(block.mlp.apply(afterAttention)));
+  /** Layer `layer`'s attention cache for this step: attends group by group and keeps the new block's keys and values. */
+  private attentionCache(layer: number, layout: StepLayout, keys: Tensor[], values: Tensor[]): AttentionCache {
+    return { attend: (attention, q, k, v) => this.attend(attention, [q, k, v], layer, layout, keys, values) };
   }
 
   /**
-   * CausalSelfAttention.apply over cached keys/values, group by group, every sequence a batch
-   * entry; pushes this layer's keys (after RoPE) and values for the new block, (rows, H, slots, D).
+   * The attention over cached keys and values, group by group, every sequence a batch entry, of
+   * the new rows' q, k, v (1, N, C); pushes this layer's keys (after RoPE) and values for the new
+   * block, (rows, H, slots, D), and returns the heads merged (1, N, C).
    */
-  private attention(
+  private attend(
     attention: CausalSelfAttention,
-    x: Tensor,
+    projections: Tensor[],
     layer: number,
     layout: StepLayout,
     keys: Tensor[],
     values: Tensor[],
   ): Tensor {
     const { N, groups, capacity } = layout;
-    const C = x.shape[2]!;
-    const { heads: H, ropeBase, scoreScale } = attention.options;
+    const C = projections[0]!.shape[2]!;
+    const { heads: H } = attention.options;
     const D = attention.headDim;
-    const [qAll, kAll, vAll] = Linear.applyEach([attention.q, attention.k, attention.v], x).map((t) => op.reshape(t, [N, C]));
+    const [qAll, kAll, vAll] = projections.map((t) => op.reshape(t, [N, C]));
     const outputs: Tensor[] = [];
     const groupKeys: Tensor[] = [];
     const groupValues: Tensor[] = [];
@@ -414,7 +383,7 @@ export class GptDecoder {
       // The group's rows → (B, H, T, D); with one token each that is only a reshape (T = 1 moves freely).
       const heads = (t: Tensor) => {
         const rows = groups.length === 1 ? t : op.slice(t, [firstRow, 0], [B * T, C]);
-        return T === 1 ? op.reshape(rows, [B, H, 1, D]) : op.transpose(op.reshape(rows, [B, T, H, D]), [0, 2, 1, 3]);
+        return T === 1 ? op.reshape(rows, [B, H, 1, D]) : attention.splitHeads(rows, B, T);
       };
       const extend = (kind: 'keys' | 'values', fresh: Tensor) => {
         if (old.kind === 'none') return fresh;
@@ -433,15 +402,12 @@ export class GptDecoder {
       }
       const spread = (t: Tensor) =>
         spreadIndex ? op.reshape(op.gather(op.concat([op.reshape(t, [B, C]), op.fill([1, C], 0)], 0), spreadIndex), [rows, H, 1, D]) : t;
-      const rope = { base: ropeBase, offset: group.lengths };
-      const q = spread(op.rope(heads(qAll!), rope));
-      const k = extend('keys', spread(op.rope(heads(kAll!), rope)));
+      const q = spread(attention.rotate(heads(qAll!), group.lengths));
+      const k = extend('keys', spread(attention.rotate(heads(kAll!), group.lengths)));
       const v = extend('values', spread(heads(vAll!)));
       groupKeys.push(k);
       groupValues.push(v);
-      const scaled = op.mulScalar(op.matMul(q, k, false, true), scoreScale); // (rows, H, T, slots)
-      const scores = group.mask ? op.add(scaled, group.mask) : scaled;
-      const y = op.matMul(op.softmax(scores), v); // (rows, H, T, D)
+      const y = attention.attendMasked(q, k, v, group.mask); // (rows, H, T, D)
       if (memberRows) outputs.push(op.gather(op.reshape(y, [rows, C]), op.tensor(Int32Array.from(memberRows), [B])));
       else outputs.push(op.reshape(T === 1 ? y : op.transpose(y, [0, 2, 1, 3]), [B * T, C]));
     }
@@ -457,6 +423,6 @@ export class GptDecoder {
     keys.push(keep(stack(groupKeys)));
     values.push(keep(stack(groupValues)));
     const y = outputs.length === 1 ? outputs[0]! : op.concat(outputs, 0);
-    return attention.out.apply(op.reshape(y, [1, N, C]));
+    return op.reshape(y, [1, N, C]);
   }
 }

@@ -5,7 +5,9 @@
  */
 import {
   type ActivationStorage,
+  type AttentionCache,
   Block,
+  type BlockOptions,
   check,
   Embedding,
   Linear,
@@ -76,6 +78,21 @@ export function gptConfig(preset: string, overrides: Partial<GptConfig> = {}): G
   };
 }
 
+/**
+ * A KV cache for `Gpt.forward`: where each block's attention finds earlier positions, and which
+ * rows the head runs on (a decoder needs only each sequence's last).
+ */
+export interface GptCache {
+  layer(index: number): AttentionCache;
+  /** The final norm's output (B, T, C) → the rows the head runs on. */
+  headRows?(normed: Tensor): Tensor;
+}
+
+export interface GptOptions {
+  /** Builds each block (default: core's Block): a block variant is this one function. */
+  createBlock?: (options: BlockOptions) => Block;
+}
+
 export class Gpt extends Module {
   readonly recipe: Recipe;
   readonly embedding: Embedding;
@@ -83,7 +100,10 @@ export class Gpt extends Module {
   readonly finalNorm: RMSNorm;
   readonly head: Linear;
 
-  constructor(readonly config: GptConfig) {
+  constructor(
+    readonly config: GptConfig,
+    { createBlock = (options) => new Block(options) }: GptOptions = {},
+  ) {
     super();
     const { vocabSize, contextLength, layers, dim, heads, mlpHidden } = config;
     for (const [name, value] of Object.entries({ vocabSize, contextLength, layers, dim, heads, mlpHidden })) {
@@ -102,7 +122,7 @@ export class Gpt extends Module {
     this.embedding = this.addModule('embedding', new Embedding(vocabSize, dim, { initStd: std, seed: config.seed }));
     this.blocks = [];
     for (let l = 0; l < layers; l++) {
-      const block = new Block({
+      const block = createBlock({
         dim,
         heads,
         mlpHidden,
@@ -132,10 +152,11 @@ export class Gpt extends Module {
   /**
    * ids (B, T) int32 → logits (B, T, vocab) f32. `onActivation` sees each stage's output
    * (`embedding`, `blocks.N`, `final_norm`, `logits`), e.g. to find where non-finite values start.
+   * With a cache, the new positions follow the cached ones (the cache checks their lengths).
    */
-  forward(ids: Tensor, onActivation?: (name: string, activation: Tensor) => void): Tensor {
+  forward(ids: Tensor, onActivation?: (name: string, activation: Tensor) => void, cache?: GptCache): Tensor {
     check(
-      ids.rank === 2 && ids.shape[1]! <= this.config.contextLength,
+      ids.rank === 2 && (cache !== undefined || ids.shape[1]! <= this.config.contextLength),
       'Gpt input ids',
       `[${ids.shape.join(', ')}]`,
       `(batch, T) with T ≤ ${this.config.contextLength}`,
@@ -143,12 +164,12 @@ export class Gpt extends Module {
     let h = this.embedding.apply(ids); // (B, T, C)
     onActivation?.('embedding', h);
     this.blocks.forEach((block, l) => {
-      h = block.apply(h);
+      h = block.apply(h, cache?.layer(l));
       onActivation?.(`blocks.${l}`, h);
     });
     const normed = this.finalNorm.apply(h);
     onActivation?.('final_norm', normed);
-    const logits = this.head.apply(normed); // (B, T, V)
+    const logits = this.head.apply(cache?.headRows ? cache.headRows(normed) : normed); // (B, T, V)
     onActivation?.('logits', logits);
     return logits;
   }
