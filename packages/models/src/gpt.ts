@@ -10,6 +10,7 @@ import {
   type BlockOptions,
   check,
   Embedding,
+  type GraphEmitter,
   Linear,
   Module,
   op,
@@ -19,6 +20,7 @@ import {
   type Tensor,
   type Variable,
 } from '@octet/core';
+import { emitGptGraph } from './gpt-graph.js';
 
 export interface GptConfig {
   /** Tokens in the vocabulary (256 for the byte tokenizer). */
@@ -172,6 +174,15 @@ export class Gpt extends Module {
     const logits = this.head.apply(cache?.headRows ? cache.headRows(normed) : normed); // (B, T, V)
     onActivation?.('logits', logits);
     return logits;
+  }
+
+  /**
+   * The forward as an ONNX graph (see gpt-graph.ts): inputs `input_ids` and, with `kvCache`,
+   * `attention_mask`, `position_ids` and `past_key_values.<l>.key|value`; outputs `logits` and
+   * `present.<l>.key|value`. Weights are read from the active tensor backend.
+   */
+  emitGraph(g: GraphEmitter, options: { kvCache: boolean }): { name: string; docString: string } {
+    return emitGptGraph(this, g, options);
   }
 
   /** Mean next-token cross-entropy of (B, T) inputs against (B, T) targets. */

@@ -11,7 +11,7 @@ export {
   RECOMPUTE_MODES,
   type Recompute,
 } from './gpt.js';
-export { type GptTrainingExtras, gptServingTensors, type LoadedGpt, loadGptCheckpoint, saveGptCheckpoint } from './gpt-checkpoint.js';
+export { type GptTrainingExtras, type LoadedGpt, loadGptCheckpoint, saveGptCheckpoint } from './gpt-checkpoint.js';
 export { type GptDecodeResult, GptDecoder, type GptKvCache, type GptStepItem } from './gpt-decode.js';
 export { argmax, type SamplingOptions, sampleToken } from './sampling.js';
 export * from './tokenizer/index.js';
