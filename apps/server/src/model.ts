@@ -119,7 +119,16 @@ export async function loadServedModel(directory: string, options: LoadModelOptio
   const chatTemplate = { ...DEFAULT_CHAT_TEMPLATE, ...(configJson.chat_template ?? {}) };
   const common = { id: id ?? basename(resolve(directory)), tokenizer, chatTemplate };
   if (backend === 'onnx') {
-    const generator = await createOnnxGenerator(dir, threads === undefined ? {} : { threads });
+    // The graph is written by the Gpt's modules, read from the checkpoint on a CPU tensor backend.
+    const cpu = createCpuBackend({ threads: 1 });
+    const generator = await onBackend(cpu, async () => {
+      const { model } = await loadGptCheckpoint(dir, { weights: 'serving' });
+      try {
+        return await createOnnxGenerator(model, threads === undefined ? {} : { threads });
+      } finally {
+        model.dispose();
+      }
+    });
     return {
       ...common,
       backend,

@@ -4,10 +4,27 @@
  * values. Several sequences of different lengths decode together in one session run: their caches
  * and new tokens are left-padded to the longest and masked with attention_mask.
  */
-import { check } from '@octet/core';
-import { checkStepItems, type Gpt, type GptConfig } from '@octet/models';
+import { check, checkStepItems } from '@octet/core';
 import ort from 'onnxruntime-node';
-import { exportGptToOnnx, type GptServingWeights, loadGptServingWeights } from './export-gpt.js';
+import { exportToOnnx, type OnnxGraphSource } from './export.js';
+
+/** What the generator needs to know of a decoder-only model's shape. */
+export interface OnnxDecoderConfig {
+  layers: number;
+  heads: number;
+  dim: number;
+  vocabSize: number;
+  contextLength: number;
+}
+
+/**
+ * A decoder-only model whose graph follows the KV-cache contract: inputs `input_ids` (B, T),
+ * `attention_mask` (B, P+T), `position_ids` (B, T) and `past_key_values.<l>.key|value`
+ * (B, H, P, D); outputs `logits` (B, T, V) and `present.<l>.key|value` (B, H, P+T, D). A Gpt is one.
+ */
+export interface OnnxGptSource<C extends OnnxDecoderConfig = OnnxDecoderConfig> extends OnnxGraphSource {
+  readonly config: C;
+}
 
 /** One sequence's cached keys (after RoPE) and values: per layer a (H, length, D) f32 array. */
 export interface OnnxKvCache {
@@ -27,23 +44,22 @@ export interface OnnxGeneratorOptions {
   foldWeights?: boolean;
 }
 
-export class OnnxGptGenerator {
+export class OnnxGptGenerator<C extends OnnxDecoderConfig = OnnxDecoderConfig> {
   private constructor(
     private readonly session: ort.InferenceSession,
-    readonly config: GptConfig,
+    readonly config: C,
     /** Size of the exported model in bytes. */
     readonly modelBytes: number,
   ) {}
 
-  /** Exports `source` (a checkpoint folder, a Gpt or its serving weights) and opens an ONNX Runtime session on it. */
-  static async create(
-    source: string | Gpt | GptServingWeights,
+  /** Exports `source` (e.g. a Gpt on the active tensor backend) and opens an ONNX Runtime session on it. */
+  static async create<C extends OnnxDecoderConfig>(
+    source: OnnxGptSource<C>,
     { threads, foldWeights = true }: OnnxGeneratorOptions = {},
-  ): Promise<OnnxGptGenerator> {
+  ): Promise<OnnxGptGenerator<C>> {
     check(typeof foldWeights === 'boolean', 'foldWeights', foldWeights, 'true or false');
-    const weights = typeof source === 'string' ? await loadGptServingWeights(source) : source;
-    const bytes = await exportGptToOnnx(weights, { kvCache: true });
-    const config = weights.config;
+    const bytes = await exportToOnnx(source, { kvCache: true });
+    const config = source.config;
     const session = await ort.InferenceSession.create(bytes, {
       executionProviders: ['cpu'],
       ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
@@ -178,10 +194,10 @@ export class OnnxGptGenerator {
   }
 }
 
-/** Opens an ONNX Runtime generator on a checkpoint folder (or an in-memory Gpt). */
-export function createOnnxGenerator(
-  source: string | Gpt | GptServingWeights,
+/** Opens an ONNX Runtime generator on a model's export (e.g. a Gpt loaded from a checkpoint). */
+export function createOnnxGenerator<C extends OnnxDecoderConfig>(
+  source: OnnxGptSource<C>,
   options: OnnxGeneratorOptions = {},
-): Promise<OnnxGptGenerator> {
+): Promise<OnnxGptGenerator<C>> {
   return OnnxGptGenerator.create(source, options);
 }

@@ -1,10 +1,11 @@
 /**
- * A small builder for ONNX graphs on top of onnx-proto's generated protobuf classes: named values,
- * initializers from typed arrays, nodes with typed attributes, and model encoding.
+ * core's GraphEmitter as an ONNX graph, on top of onnx-proto's generated protobuf classes: named
+ * values, initializers from typed arrays or tensors, nodes with typed attributes, and model encoding.
  *
  * onnx-proto ships the ONNX 1.10 schema, whose DataType enum stops before the FP8 types; the wire
  * format is an int32, so FLOAT8E4M3FN (17) and FLOAT8E5M2 (19) are written by number.
  */
+import { bf16, type GraphAttribute, type GraphDim, type GraphEmitter, type GraphWeightOptions, keep, op, type Tensor } from '@octet/core';
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
@@ -22,18 +23,23 @@ export const ONNX_DTYPE = {
 
 export type OnnxDtype = keyof typeof ONNX_DTYPE;
 
-/** An attribute value, tagged with its ONNX attribute type. */
-export type AttributeValue = { int: number } | { float: number } | { ints: number[] } | { string: string };
+const STORED_TYPE = { f32: 'float', bf16: 'bfloat16', e4m3fn: 'float8e4m3fn', e5m2: 'float8e5m2' } as const;
 
-/** A dimension: a fixed size, or a symbolic name such as 'batch'. */
-export type Dim = number | string;
+/** An initializer whose values are read from a tensor when the graph is encoded. */
+interface PendingWeight {
+  name: string;
+  /** A view of the tensor, kept until encoding. */
+  tensor: Tensor;
+  options: GraphWeightOptions;
+}
 
-export class GraphBuilder {
+export class GraphBuilder implements GraphEmitter {
   private readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
   private readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
   private readonly inputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
   private readonly outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
   private readonly constants = new Map<string, string>();
+  private readonly pending: PendingWeight[] = [];
   private counter = 0;
 
   /** A fresh value name with a readable prefix. */
@@ -41,12 +47,12 @@ export class GraphBuilder {
     return `${prefix}_${this.counter++}`;
   }
 
-  input(name: string, dtype: OnnxDtype, dims: Dim[]): string {
+  input(name: string, dtype: OnnxDtype, dims: GraphDim[]): string {
     this.inputs.push(valueInfo(name, dtype, dims));
     return name;
   }
 
-  output(name: string, dtype: OnnxDtype, dims: Dim[]): void {
+  output(name: string, dtype: OnnxDtype, dims: GraphDim[]): void {
     this.outputs.push(valueInfo(name, dtype, dims));
   }
 
@@ -58,6 +64,11 @@ export class GraphBuilder {
 
   floats(name: string, dims: number[], values: Float32Array): string {
     return this.initializer(name, 'float', dims, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
+
+  weight(name: string, tensor: Tensor, options: GraphWeightOptions): string {
+    this.pending.push({ name, tensor: keep(op.reshape(tensor, tensor.shape)), options });
+    return options.storage === 'bf16' ? this.node('Cast', [name], { to: { int: ONNX_DTYPE.float } }) : name;
   }
 
   /** A shared f32 constant (scalar when dims is []). */
@@ -86,19 +97,8 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A scalar zero of an FP8 type: QuantizeLinear's zero point, which picks its output type. */
-  fp8Zero(dtype: 'float8e4m3fn' | 'float8e5m2'): string {
-    const key = `z:${dtype}`;
-    let name = this.constants.get(key);
-    if (!name) {
-      name = this.initializer(this.fresh(`zero_${dtype}`), dtype, [], new Uint8Array([0]));
-      this.constants.set(key, name);
-    }
-    return name;
-  }
-
   /** Adds a node and returns its (first) output name. */
-  node(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}, outputName?: string): string {
+  node(opType: string, inputs: string[], attributes: Record<string, GraphAttribute> = {}, outputName?: string): string {
     const out = outputName ?? this.fresh(opType.toLowerCase());
     this.nodes.push(
       onnx.NodeProto.create({
@@ -112,8 +112,15 @@ export class GraphBuilder {
     return out;
   }
 
-  /** Encodes the graph as an ONNX model (IR version 9, default domain at `opset`). */
-  encode({ name, opset, docString }: { name: string; opset: number; docString?: string }): Uint8Array {
+  /** Encodes the graph as an ONNX model (IR version 9, default domain at `opset`), reading the weights' tensors. */
+  async encode({ name, opset, docString }: { name: string; opset: number; docString?: string }): Promise<Uint8Array> {
+    for (const weight of this.pending.splice(0)) {
+      try {
+        await this.store(weight);
+      } finally {
+        weight.tensor.dispose();
+      }
+    }
     const model = onnx.ModelProto.create({
       irVersion: 9,
       producerName: 'octet',
@@ -130,9 +137,35 @@ export class GraphBuilder {
     });
     return onnx.ModelProto.encode(model).finish();
   }
+
+  /** Frees the tensors of weights not yet encoded (after an emission that failed). */
+  dispose(): void {
+    for (const { tensor } of this.pending.splice(0)) tensor.dispose();
+  }
+
+  private async store({ name, tensor, options }: PendingWeight): Promise<void> {
+    const { storage, transpose = false, map } = options;
+    const values = await tensor.data();
+    const [rows, cols] = tensor.shape as [number, number];
+    const dims = transpose ? [cols, rows] : [...tensor.shape];
+    const ordered = <T extends Float32Array | Uint16Array | Uint8Array>(v: T): T => (transpose ? transposed(v, rows, cols) : v);
+    if (storage === 'f32') {
+      const floats = ordered(map ? map(values as Float32Array) : (values as Float32Array));
+      this.floats(name, dims, floats);
+    } else if (storage === 'bf16') {
+      const bits = ordered(bf16.encode(values as Float32Array));
+      this.initializer(name, 'bfloat16', dims, new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength));
+    } else this.initializer(name, STORED_TYPE[storage], dims, ordered(values as Uint8Array));
+  }
 }
 
-function valueInfo(name: string, dtype: OnnxDtype, dims: Dim[]) {
+function transposed<T extends Float32Array | Uint16Array | Uint8Array>(values: T, rows: number, cols: number): T {
+  const out = new (values.constructor as new (n: number) => T)(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
+  return out;
+}
+
+function valueInfo(name: string, dtype: OnnxDtype, dims: GraphDim[]) {
   return onnx.ValueInfoProto.create({
     name,
     type: {
@@ -144,7 +177,7 @@ function valueInfo(name: string, dtype: OnnxDtype, dims: Dim[]) {
   });
 }
 
-function attribute(name: string, value: AttributeValue) {
+function attribute(name: string, value: GraphAttribute) {
   const { AttributeType } = onnx.AttributeProto;
   if ('int' in value) return onnx.AttributeProto.create({ name, type: AttributeType.INT, i: value.int });
   if ('float' in value) return onnx.AttributeProto.create({ name, type: AttributeType.FLOAT, f: value.float });

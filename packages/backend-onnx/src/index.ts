@@ -1,10 +1,9 @@
+export { exportToOnnx, ONNX_OPSET, type OnnxExportOptions, type OnnxGraphSource } from './export.js';
 export {
-  buildGptOnnx,
-  type ExportGptOptions,
-  exportGptToOnnx,
-  GPT_ONNX_OPSET,
-  type GptServingWeights,
-  gptServingWeights,
-  loadGptServingWeights,
-} from './export-gpt.js';
-export { createOnnxGenerator, type OnnxGeneratorOptions, OnnxGptGenerator, type OnnxKvCache } from './generator.js';
+  createOnnxGenerator,
+  type OnnxDecoderConfig,
+  type OnnxGeneratorOptions,
+  OnnxGptGenerator,
+  type OnnxGptSource,
+  type OnnxKvCache,
+} from './generator.js';

@@ -27,15 +27,9 @@ async function rawF32(tensor: Tensor): Promise<RawTensor> {
 
 /**
  * The tensors of model.safetensors for `model`, as a server reads them: FP8 codes with
- * `weight_scale_inv` for FP8 Linears, BF16 for the other matrices unless the model is f32, F32 else.
- */
-export async function gptServingTensors(model: Gpt): Promise<Record<string, RawTensor>> {
-  return (await servingTensorsAndMasters(model, false)).tensors;
-}
-
-/**
- * gptServingTensors, and with `withMasters` the f32 master (`master.<name>`) of every weight the
- * serving tensors do not hold in F32, each weight read from the backend once.
+ * `weight_scale_inv` for FP8 Linears, BF16 for the other matrices unless the model is f32, F32
+ * else; with `withMasters` also the f32 master (`master.<name>`) of every weight they do not hold
+ * in F32, each weight read from the backend once.
  */
 async function servingTensorsAndMasters(
   model: Gpt,

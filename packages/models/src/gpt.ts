@@ -5,11 +5,14 @@
  */
 import {
   type ActivationStorage,
+  type AttentionCache,
   Block,
+  type BlockOptions,
   check,
   checkpoint,
   Embedding,
   ENGINE,
+  type GraphEmitter,
   Linear,
   Module,
   op,
@@ -20,6 +23,7 @@ import {
   tidy,
   type Variable,
 } from '@octet/core';
+import { emitGptGraph } from './gpt-graph.js';
 
 export interface GptConfig {
   /** Tokens in the vocabulary (256 for the byte tokenizer). */
@@ -79,6 +83,21 @@ export function gptConfig(preset: string, overrides: Partial<GptConfig> = {}): G
   };
 }
 
+/**
+ * A KV cache for `Gpt.forward`: where each block's attention finds earlier positions, and which
+ * rows the head runs on (a decoder needs only each sequence's last).
+ */
+export interface GptCache {
+  layer(index: number): AttentionCache;
+  /** The final norm's output (B, T, C) → the rows the head runs on. */
+  headRows?(normed: Tensor): Tensor;
+}
+
+export interface GptOptions {
+  /** Builds each block (default: core's Block): a block variant is this one function. */
+  createBlock?: (options: BlockOptions) => Block;
+}
+
 export class Gpt extends Module {
   readonly recipe: Recipe;
   readonly embedding: Embedding;
@@ -88,7 +107,10 @@ export class Gpt extends Module {
   /** What backward recomputes instead of keeping: attention probabilities (the default), whole blocks, or nothing. */
   readonly recompute: Recompute;
 
-  constructor(readonly config: GptConfig) {
+  constructor(
+    readonly config: GptConfig,
+    { createBlock = (options) => new Block(options) }: GptOptions = {},
+  ) {
     super();
     const { vocabSize, contextLength, layers, dim, heads, mlpHidden } = config;
     for (const [name, value] of Object.entries({ vocabSize, contextLength, layers, dim, heads, mlpHidden })) {
@@ -108,7 +130,7 @@ export class Gpt extends Module {
     this.embedding = this.addModule('embedding', new Embedding(vocabSize, dim, { initStd: std, seed: config.seed }));
     this.blocks = [];
     for (let l = 0; l < layers; l++) {
-      const block = new Block({
+      const block = createBlock({
         dim,
         heads,
         mlpHidden,
@@ -139,10 +161,11 @@ export class Gpt extends Module {
   /**
    * ids (B, T) int32 → logits (B, T, vocab) f32. `onActivation` sees each stage's output
    * (`embedding`, `blocks.N`, `final_norm`, `logits`), e.g. to find where non-finite values start.
+   * With a cache, the new positions follow the cached ones (the cache checks their lengths).
    */
-  forward(ids: Tensor, onActivation?: (name: string, activation: Tensor) => void): Tensor {
+  forward(ids: Tensor, onActivation?: (name: string, activation: Tensor) => void, cache?: GptCache): Tensor {
     check(
-      ids.rank === 2 && ids.shape[1]! <= this.config.contextLength,
+      ids.rank === 2 && (cache !== undefined || ids.shape[1]! <= this.config.contextLength),
       'Gpt input ids',
       `[${ids.shape.join(', ')}]`,
       `(batch, T) with T ≤ ${this.config.contextLength}`,
@@ -153,7 +176,9 @@ export class Gpt extends Module {
       this.blocks.forEach((block, l) => {
         // Under 'block' recomputation a block keeps only its input for backward.
         const next =
-          this.recompute === 'block' && ENGINE.recording ? checkpoint((x) => block.apply(x), h, block.parameters()) : block.apply(h);
+          this.recompute === 'block' && ENGINE.recording
+            ? checkpoint((x) => block.apply(x), h, block.parameters())
+            : block.apply(h, cache?.layer(l));
         // The residual stream goes as soon as the next block has read it (what backward needs of it
         // is saved), unless an observer was handed it.
         if (!onActivation) h.dispose();
@@ -162,10 +187,19 @@ export class Gpt extends Module {
       });
       const normed = this.finalNorm.apply(h);
       onActivation?.('final_norm', normed);
-      const logits = this.head.apply(normed); // (B, T, V)
+      const logits = this.head.apply(cache?.headRows ? cache.headRows(normed) : normed); // (B, T, V)
       onActivation?.('logits', logits);
       return logits;
     });
+  }
+
+  /**
+   * The forward as an ONNX graph (see gpt-graph.ts): inputs `input_ids` and, with `kvCache`,
+   * `attention_mask`, `position_ids` and `past_key_values.<l>.key|value`; outputs `logits` and
+   * `present.<l>.key|value`. Weights are read from the active tensor backend.
+   */
+  emitGraph(g: GraphEmitter, options: { kvCache: boolean }): { name: string; docString: string } {
+    return emitGptGraph(this, g, options);
   }
 
   /** Mean next-token cross-entropy of (B, T) inputs against (B, T) targets. */

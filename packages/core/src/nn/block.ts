@@ -2,10 +2,25 @@ import { tidy } from '../engine.js';
 import * as op from '../ops/ops.js';
 import type { Recipe } from '../recipes/recipes.js';
 import type { Tensor } from '../tensor.js';
-import { CausalSelfAttention } from './attention.js';
+import { type AttentionCache, CausalSelfAttention, type GraphAttentionCache } from './attention.js';
+import type { GraphEmitter } from './graph.js';
+import { emitMlp, emitRmsNorm } from './graph-emit.js';
 import { Mlp } from './mlp.js';
 import { Module } from './module.js';
 import { RMSNorm } from './norm.js';
+
+/**
+ * What a block's layout is made of: its sub-modules and the residual arithmetic, over tensors
+ * (training and decoding) or graph values (export). One layout serves all three.
+ */
+export interface BlockOps<V> {
+  attention(x: V): V;
+  mlp(x: V): V;
+  attentionNorm(x: V): V;
+  mlpNorm(x: V): V;
+  add(a: V, b: V): V;
+  scale(x: V, factor: number): V;
+}
 
 export interface BlockOptions {
   dim: number;
@@ -34,8 +49,8 @@ export class Block extends Module {
   readonly attentionNorm: RMSNorm;
   readonly mlpNorm: RMSNorm;
   readonly unit: boolean;
-  private readonly skipWeight: number;
-  private readonly branchWeight: number;
+  protected readonly skipWeight: number;
+  protected readonly branchWeight: number;
 
   constructor(options: BlockOptions) {
     super();
@@ -82,16 +97,41 @@ export class Block extends Module {
     this.branchWeight = tau / Math.sqrt(1 + tau * tau);
   }
 
-  /** h (B, T, C) → (B, T, C). */
-  apply(h: Tensor): Tensor {
-    return tidy(() => {
-      if (!this.unit) {
-        const afterAttention = op.add(h, this.attention.apply(this.attentionNorm.apply(h)));
-        return op.add(afterAttention, this.mlp.apply(this.mlpNorm.apply(afterAttention)));
-      }
-      const mix = (skip: Tensor, branch: Tensor) => op.add(op.mulScalar(skip, this.skipWeight), op.mulScalar(branch, this.branchWeight));
-      const afterAttention = mix(h, this.attentionNorm.apply(this.attention.apply(h)));
-      return mix(afterAttention, this.mlpNorm.apply(this.mlp.apply(afterAttention)));
+  /** h (B, T, C) → (B, T, C); with a cache, attention also sees the cached positions. */
+  apply(h: Tensor, cache?: AttentionCache): Tensor {
+    return tidy(() =>
+      this.layout<Tensor>(h, {
+        attention: (x) => this.attention.apply(x, cache),
+        mlp: (x) => this.mlp.apply(x),
+        attentionNorm: (x) => this.attentionNorm.apply(x),
+        mlpNorm: (x) => this.mlpNorm.apply(x),
+        add: op.add,
+        scale: op.mulScalar,
+      }),
+    );
+  }
+
+  /** The same layout as graph nodes: h (B, T, C) → (B, T, C). */
+  emit(g: GraphEmitter, h: string, cache: GraphAttentionCache): string {
+    const scale = (x: string, factor: number) => (factor === 1 ? x : g.node('Mul', [x, g.constFloat(factor)]));
+    return this.layout<string>(h, {
+      attention: (x) => this.attention.emit(g, x, cache),
+      mlp: (x) => emitMlp(g, this.mlp, x),
+      attentionNorm: (x) => emitRmsNorm(g, this.attentionNorm, x),
+      mlpNorm: (x) => emitRmsNorm(g, this.mlpNorm, x),
+      add: (a, b) => g.node('Add', [a, b]),
+      scale,
     });
+  }
+
+  /** The block's math, once: a variant block overrides this and trains, decodes and exports as it says. */
+  protected layout<V>(h: V, f: BlockOps<V>): V {
+    if (!this.unit) {
+      const afterAttention = f.add(h, f.attention(f.attentionNorm(h)));
+      return f.add(afterAttention, f.mlp(f.mlpNorm(afterAttention)));
+    }
+    const mix = (skip: V, branch: V) => f.add(f.scale(skip, this.skipWeight), f.scale(branch, this.branchWeight));
+    const afterAttention = mix(h, f.attentionNorm(f.attention(h)));
+    return mix(afterAttention, f.mlpNorm(f.mlp(afterAttention)));
   }
 }

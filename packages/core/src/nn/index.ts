@@ -1,8 +1,9 @@
 export { ACTIVATION_GROUP, dequantizeGroups, quantizeGroups, saveActivation } from './activation-storage.js';
-export { type AttentionOptions, CausalSelfAttention } from './attention.js';
-export { Block, type BlockOptions } from './block.js';
+export { type AttentionCache, type AttentionOptions, CausalSelfAttention, type GraphAttentionCache } from './attention.js';
+export { Block, type BlockOps, type BlockOptions } from './block.js';
 export { type CausalAttentionOptions, causalAttention } from './causal-attention.js';
 export { checkpoint } from './checkpoint.js';
+export { checkStepItems } from './decode-items.js';
 export { Embedding } from './embedding.js';
 export {
   attachFp8HealthProbe,
@@ -11,6 +12,8 @@ export {
   type Fp8OperandHealth,
   fp8OperandStats,
 } from './fp8-health.js';
+export type { GraphAttribute, GraphDim, GraphEmitter, GraphStorage, GraphWeightOptions } from './graph.js';
+export { emitEmbedding, emitLinear, emitMlp, emitRmsNorm } from './graph-emit.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { geluSavingInput, Mlp, type MlpOptions, swigluSavingInputs } from './mlp.js';
 export { Module } from './module.js';

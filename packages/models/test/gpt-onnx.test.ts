@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCpuBackend } from '@octet/backend-cpu';
+import { createOnnxGenerator, exportToOnnx } from '@octet/backend-onnx';
 import { op, setBackend, type Tensor, tidy, valueAndGrads } from '@octet/core';
-import { Gpt, gptConfig, loadGptCheckpoint, saveGptCheckpoint } from '@octet/models';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGptOnnx, createOnnxGenerator, exportGptToOnnx, gptServingWeights } from '../src/index.js';
+import { Gpt, gptConfig } from '../src/gpt.js';
+import { loadGptCheckpoint, saveGptCheckpoint } from '../src/gpt-checkpoint.js';
 
 const { onnx } = onnxProto;
 const root = mkdtempSync(join(tmpdir(), 'octet-onnx-'));
@@ -67,7 +68,7 @@ function maxAbsDifference(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-describe('exportGptToOnnx', () => {
+describe('exportToOnnx of a Gpt', () => {
   // Both run the same FP8 operands; what differs is f32 summation order and transcendental
   // functions, so logits agree to 1e-4 of their largest magnitude.
   const RELATIVE_TOLERANCE = 1e-4;
@@ -79,10 +80,10 @@ describe('exportGptToOnnx', () => {
     ['f32', 0.5],
   ] as const) {
     it(`gives backend-cpu's logits on a trained tiny ${recipe} checkpoint (within ${RELATIVE_TOLERANCE} of max |logit|)`, async () => {
-      const { dir, served } = await trainedCheckpoint(recipe, lr);
+      const { served } = await trainedCheckpoint(recipe, lr);
       const ids = rows(20);
       const expected = await cpuLogits(served, ids);
-      const session = await ort.InferenceSession.create(await exportGptToOnnx(dir, { kvCache: false }));
+      const session = await ort.InferenceSession.create(await exportToOnnx(served, { kvCache: false }));
       const input = new ort.Tensor('int64', BigInt64Array.from(ids.flat().map(BigInt)), [2, 20]);
       const actual = (await session.run({ input_ids: input })).logits!.data as Float32Array;
       expect(maxAbs(expected)).toBeGreaterThan(1);
@@ -94,7 +95,7 @@ describe('exportGptToOnnx', () => {
 
   it('stores each FP8 hidden weight as a FLOAT8E4M3FN initializer feeding DequantizeLinear with its weight_scale_inv', async () => {
     const model = new Gpt(gptConfig('tiny', { recipe: 'unitScaling' }));
-    const bytes = await exportGptToOnnx(model);
+    const bytes = await exportToOnnx(model);
     const decoded = onnx.ModelProto.decode(bytes);
     expect(Number(decoded.opsetImport[0]!.version)).toBeGreaterThanOrEqual(19);
     const graph = decoded.graph as InstanceType<typeof onnx.GraphProto>;
@@ -121,30 +122,22 @@ describe('exportGptToOnnx', () => {
   // The small preset has 786,432 hidden weights (1 byte each in FP8, 4 in f32) and 65,536 embedding
   // and head weights (2 bytes each in BF16, 4 in f32): (786,432 + 131,072) / (3,145,728 + 262,144)
   // = 0.269 before the graph's own bytes.
-  it('makes a small-preset export at most 30% of the size of its f32 export', async () => {
+  it('makes a small-preset export at most 30% of the size of the same model exported under the f32 recipe', async () => {
     const model = new Gpt(gptConfig('small', { recipe: 'unitScaling' }));
-    const weights = await gptServingWeights(model);
-    const fp8 = buildGptOnnx(weights).byteLength;
-    // The same model with every weight stored as F32.
-    const f32Tensors = Object.fromEntries(
-      Object.entries(weights.tensors)
-        .filter(([name]) => !name.endsWith('weight_scale_inv'))
-        .map(([name, t]) => [
-          name,
-          { dtype: 'F32' as const, shape: t.shape, data: new Uint8Array(4 * t.shape.reduce((a, b) => a * b, 1)) },
-        ]),
-    );
-    const f32 = buildGptOnnx({ config: weights.config, tensors: f32Tensors }).byteLength;
+    const f32Model = new Gpt(gptConfig('small', { recipe: 'f32' }));
+    const fp8 = (await exportToOnnx(model)).byteLength;
+    const f32 = (await exportToOnnx(f32Model)).byteLength;
     console.log(`small preset: fp8 export ${fp8} bytes, f32 export ${f32} bytes, ratio ${(fp8 / f32).toFixed(4)}`);
     expect(fp8 / f32).toBeLessThanOrEqual(0.3);
     model.dispose();
+    f32Model.dispose();
   });
 });
 
 describe('OnnxGptGenerator', () => {
   it('decodes with the KV cache to the logits of a full forward, for sequences of different lengths batched together', async () => {
-    const { dir, served } = await trainedCheckpoint('unitScaling', 0.05, 'kv-cache');
-    const generator = await createOnnxGenerator(dir, { threads: 1 });
+    const { served } = await trainedCheckpoint('unitScaling', 0.05, 'kv-cache');
+    const generator = await createOnnxGenerator(served, { threads: 1 });
     const [a, b] = rows(24);
     const full = await generator.prefill(a!); // (24, V) in one run
     // Sequence a: prefill 8 tokens, then decode; sequence b: prefill 12, decode alongside a.
@@ -170,25 +163,25 @@ describe('OnnxGptGenerator', () => {
   });
 
   it('gives the same logits with the weights dequantized once at load (the default) as with them dequantized every run', async () => {
-    const { dir, served } = await trainedCheckpoint('unitScaling', 0.05, 'kv-cache');
+    const { served } = await trainedCheckpoint('unitScaling', 0.05, 'kv-cache');
     const [a] = rows(12);
     const logits = async (foldWeights: boolean) => {
-      const generator = await createOnnxGenerator(dir, { threads: 1, foldWeights });
+      const generator = await createOnnxGenerator(served, { threads: 1, foldWeights });
       const { logits, cache } = await generator.prefill(a!.slice(0, 8));
       const [next] = await generator.decode([{ token: a![8]!, cache }]);
       await generator.release();
       return [logits, next!.logits];
     };
     expect(await logits(true)).toEqual(await logits(false));
-    await expect(createOnnxGenerator(dir, { foldWeights: 'yes' as never })).rejects.toThrow(
+    await expect(createOnnxGenerator(served, { foldWeights: 'yes' as never })).rejects.toThrow(
       /foldWeights: got .*yes.*; allowed: true or false/,
     );
     served.dispose();
   });
 
   it('steps prompts of different lengths beside decoding sequences, each to its full-forward logits', async () => {
-    const { dir, served } = await trainedCheckpoint('unitScaling', 0.05, 'kv-cache');
-    const generator = await createOnnxGenerator(dir, { threads: 1 });
+    const { served } = await trainedCheckpoint('unitScaling', 0.05, 'kv-cache');
+    const generator = await createOnnxGenerator(served, { threads: 1 });
     const V = generator.config.vocabSize;
     const [a, b] = rows(20);
     const c = rows(20, 25)[1];
