@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { createCpuBackend } from '@octet/backend-cpu';
 import { createOnnxGenerator, type OnnxKvCache } from '@octet/backend-onnx';
 import { TFJS_ENGINE_REQUESTS, type TfjsEngineRequest } from '@octet/backend-tfjs';
 import { type Backend, check, setBackend } from '@octet/core';
