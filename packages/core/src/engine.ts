@@ -5,10 +5,17 @@
 import type { AnyTypedArray, Backend, DataId, DType, TensorInfo } from './backend.js';
 import { BYTES_PER_ELEMENT, sizeOf } from './backend.js';
 import { check } from './errors.js';
-import type { KernelName } from './kernel-names.js';
+import type { KernelInputs as ContractInputs, KernelAttrs, KernelName, NoAttrs } from './kernel-names.js';
 import { Tensor, type Variable } from './tensor.js';
 
 export type KernelInputs = Record<string, Tensor | Tensor[]>;
+
+/** A kernel's contract inputs (kernel-names.ts) as tensors. */
+export type TensorInputs<K extends KernelName> = {
+  [P in keyof ContractInputs<K>]: ContractInputs<K>[P] extends readonly unknown[] ? Tensor[] : Tensor;
+};
+/** Attributes, which a kernel without any may leave out. */
+type AttrsArgument<K extends KernelName> = NoAttrs extends KernelAttrs<K> ? [attrs?: KernelAttrs<K>] : [attrs: KernelAttrs<K>];
 
 /** A kernel's gradient: given dy and what the forward saw, thunks computing each input's gradient. */
 export type GradFunc = (
@@ -205,6 +212,7 @@ class Engine {
 
   // ---------- kernels and autograd ----------
 
+  runKernel<K extends KernelName>(kernelName: K, inputs: TensorInputs<K>, ...attrs: AttrsArgument<K>): Tensor;
   runKernel(kernelName: KernelName, inputs: KernelInputs, attrs: Record<string, unknown> = {}): Tensor {
     const backend = this.backend;
     const kernel = backend.kernels.get(kernelName);
