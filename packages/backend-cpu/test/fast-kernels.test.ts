@@ -668,7 +668,7 @@ describe('worker threads of the fast kernels', () => {
   it('fails a call, rather than hanging, when a worker is gone', async () => {
     const backend = createCpuBackend({ threads: 2 });
     const wasm = backend.wasm!;
-    (wasm as unknown as { timeoutMs: number }).timeoutMs = 200;
+    (wasm as unknown as { tiles: { pool: { timeoutMs: number } } }).tiles.pool.timeoutMs = 200;
     await wasm.workerThreadsForTesting[0]!.terminate();
     expect(() => job(backend)).toThrow(/did not finish within 0.2 s.*threads: 1/);
     // The pool is given up on; later calls say so too.
