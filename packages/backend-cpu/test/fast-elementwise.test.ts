@@ -1,3 +1,4 @@
+import { Affine, Binary, GeluGrad, Softmax, SoftmaxCrossEntropy, Unary } from '@octet/core';
 // The fast elementwise, softmax and cross-entropy kernels against the reference kernels.
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,7 +64,7 @@ describe('fast Binary', () => {
       const bv = withSpecialValues(randomF32(size(sb), 12));
       if (bv.length > 2) bv[1] = Number.NaN;
       const inputs = (backend: CpuBackend) => ({ a: backend.write(av, sa, 'float32'), b: backend.write(bv, sb, 'float32') });
-      expect(run(fast, 'Binary', inputs(fast), { op }), `${sa} ${op} ${sb}`).toEqual(run(reference, 'Binary', inputs(reference), { op }));
+      expect(run(fast, Binary, inputs(fast), { op }), `${sa} ${op} ${sb}`).toEqual(run(reference, Binary, inputs(reference), { op }));
     }
   });
 });
@@ -83,7 +84,7 @@ describe('fast elementwise kernels on large arrays (WASM)', () => {
   it.each(['neg', 'square', 'sqrt', 'rsqrt', 'exp', 'relu'])('Unary %s equals the reference bit for bit', (op) => {
     expect(fast.wasm).not.toBeNull();
     const input = (backend: CpuBackend) => ({ x: backend.write(xs, [xs.length], 'float32') });
-    expect(run(fast, 'Unary', input(fast), { op })).toEqual(run(reference, 'Unary', input(reference), { op }));
+    expect(run(fast, Unary, input(fast), { op })).toEqual(run(reference, Unary, input(reference), { op }));
   });
 
   it.each([
@@ -93,7 +94,7 @@ describe('fast elementwise kernels on large arrays (WASM)', () => {
     [3e38, -1e38],
   ])('Affine x · %d + %d equals the reference bit for bit (scale and shift not f32 values)', (scale, shift) => {
     const input = (backend: CpuBackend) => ({ x: backend.write(xs, [xs.length], 'float32') });
-    expect(run(fast, 'Affine', input(fast), { scale, shift })).toEqual(run(reference, 'Affine', input(reference), { scale, shift }));
+    expect(run(fast, Affine, input(fast), { scale, shift })).toEqual(run(reference, Affine, input(reference), { scale, shift }));
   });
 });
 
@@ -109,7 +110,7 @@ describe('fast Unary and GeluGrad', () => {
   it.each(['exp', 'neg', 'square', 'rsqrt', 'sqrt', 'log', 'tanh', 'relu', 'abs', 'sign', 'step', 'reciprocal'])(
     '%s equals the reference bit for bit',
     (op) => {
-      expect(run(fast, 'Unary', input(fast), { op })).toEqual(run(reference, 'Unary', input(reference), { op }));
+      expect(run(fast, Unary, input(fast), { op })).toEqual(run(reference, Unary, input(reference), { op }));
     },
   );
 
@@ -123,8 +124,8 @@ describe('fast Unary and GeluGrad', () => {
   }
 
   it('gelu (one exp instead of tanh) agrees with the reference within the kernel contract', () => {
-    const actual = run(fast, 'Unary', input(fast), { op: 'gelu' });
-    const expected = run(reference, 'Unary', input(reference), { op: 'gelu' });
+    const actual = run(fast, Unary, input(fast), { op: 'gelu' });
+    const expected = run(reference, Unary, input(reference), { op: 'gelu' });
     expectContract(actual, expected);
     // Most elements are bit-identical; the rest differ where the reference's 1 + tanh(u) cancels.
     expect(actual.filter((v, i) => Object.is(v, expected[i])).length).toBeGreaterThan(0.9 * xs.length);
@@ -143,14 +144,14 @@ describe('fast Unary and GeluGrad', () => {
     });
     const x = fast.write(wide, [wide.length], 'float32');
     expect(fast.wasm).not.toBeNull();
-    expect(run(fast, 'Unary', { x }, { op: 'gelu' })).toEqual(gelu);
-    expect(run(fast, 'GeluGrad', { dy: fast.write(dy, [dy.length], 'float32'), x }, {})).toEqual(grad);
+    expect(run(fast, Unary, { x }, { op: 'gelu' })).toEqual(gelu);
+    expect(run(fast, GeluGrad, { dy: fast.write(dy, [dy.length], 'float32'), x }, {})).toEqual(grad);
   });
 
   it('GeluGrad agrees with the reference within the kernel contract', () => {
     const dy = randomF32(xs.length, 22);
     const inputs = (backend: CpuBackend) => ({ dy: backend.write(dy, [xs.length], 'float32'), ...input(backend) });
-    expectContract(run(fast, 'GeluGrad', inputs(fast), {}), run(reference, 'GeluGrad', inputs(reference), {}));
+    expectContract(run(fast, GeluGrad, inputs(fast), {}), run(reference, GeluGrad, inputs(reference), {}));
   });
 });
 
@@ -173,8 +174,8 @@ describe('fast Softmax', () => {
         if (width > 10 && queries > 2) xs.set([Number.NEGATIVE_INFINITY], 2 * width);
         if (width > 10 && queries > 3) xs.set([Number.POSITIVE_INFINITY, 1], 3 * width + 2);
         const input = (backend: CpuBackend) => ({ x: backend.write(xs, shape, 'float32') });
-        const expected = run(reference, 'Softmax', input(reference), { causal });
-        expect(run(fast, 'Softmax', input(fast), { causal }), `width ${width}, ${queries} queries`).toEqual(expected);
+        const expected = run(reference, Softmax, input(reference), { causal });
+        expect(run(fast, Softmax, input(fast), { causal }), `width ${width}, ${queries} queries`).toEqual(expected);
       }
     }
   });
@@ -197,8 +198,8 @@ describe('fast SoftmaxCrossEntropy', () => {
         logits: backend.write(xs, [rows, vocab], 'float32'),
         targets: backend.write(targets, [rows], 'int32'),
       });
-      const expected = run(reference, 'SoftmaxCrossEntropy', inputs(reference), {});
-      expect(run(fast, 'SoftmaxCrossEntropy', inputs(fast), {}), `vocab ${vocab}`).toEqual(expected);
+      const expected = run(reference, SoftmaxCrossEntropy, inputs(reference), {});
+      expect(run(fast, SoftmaxCrossEntropy, inputs(fast), {}), `vocab ${vocab}`).toEqual(expected);
     }
   });
 
@@ -207,6 +208,6 @@ describe('fast SoftmaxCrossEntropy', () => {
       logits: fast.write(randomF32(4 * 32, 41), [4, 32], 'float32'),
       targets: fast.write(Int32Array.of(0, 1, 32, 2), [4], 'int32'),
     };
-    expect(() => run(fast, 'SoftmaxCrossEntropy', inputs, {})).toThrow(/target.*32.*\[0, 32\)/);
+    expect(() => run(fast, SoftmaxCrossEntropy, inputs, {})).toThrow(/target.*32.*\[0, 32\)/);
   });
 });

@@ -1,7 +1,7 @@
 // The WASM SIMD matmuls against the reference kernels on awkward shapes; their build variants and threads.
 
 import { readFileSync } from 'node:fs';
-import { FP8_FORMATS, fp8, type TensorInfo } from '@octet/core';
+import { FP8_FORMATS, fp8, MatMul, ScaledMatMul, type TensorInfo } from '@octet/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CpuBackend, compileKernels, createCpuBackend, createReferenceBackend, relaxedSimdSupported } from '../src/index.js';
 import { expectClose, FORMATS, randomCodes, randomF32, run, size } from './fast-helpers.js';
@@ -74,8 +74,8 @@ describe.each([
     const av = randomF32(size(a), 1 + c.M);
     const bv = randomF32(size(b), 2 + c.N);
     const attrs = { transposeA: c.transposeA, transposeB: c.transposeB };
-    const expected = run(reference, 'MatMul', { a: reference.write(av, a, 'float32'), b: reference.write(bv, b, 'float32') }, attrs);
-    const actual = run(fast, 'MatMul', { a: fast.write(av, a, 'float32'), b: fast.write(bv, b, 'float32') }, attrs);
+    const expected = run(reference, MatMul, { a: reference.write(av, a, 'float32'), b: reference.write(bv, b, 'float32') }, attrs);
+    const actual = run(fast, MatMul, { a: fast.write(av, a, 'float32'), b: fast.write(bv, b, 'float32') }, attrs);
     expectClose(actual, expected, label(c));
   });
 
@@ -93,7 +93,7 @@ describe.each([
       aScale: backend.write(Float32Array.of(2), [], 'float32'),
       bScale: backend.write(Float32Array.of(0.125), [], 'float32'),
     });
-    expectClose(run(fast, 'ScaledMatMul', inputs(fast), attrs), run(reference, 'ScaledMatMul', inputs(reference), attrs), label(c));
+    expectClose(run(fast, ScaledMatMul, inputs(fast), attrs), run(reference, ScaledMatMul, inputs(reference), attrs), label(c));
   });
 
   it.each(FORMATS)('ScaledMatMul with NaN and infinity codes in %s operands, GEMM and matrix × vector', (format) => {
@@ -113,11 +113,7 @@ describe.each([
         aScale: backend.write(Float32Array.of(1), [], 'float32'),
         bScale: backend.write(Float32Array.of(1), [], 'float32'),
       });
-      expectClose(
-        run(fast, 'ScaledMatMul', inputs(fast), attrs),
-        run(reference, 'ScaledMatMul', inputs(reference), attrs),
-        `${M}×${N}×${K}`,
-      );
+      expectClose(run(fast, ScaledMatMul, inputs(fast), attrs), run(reference, ScaledMatMul, inputs(reference), attrs), `${M}×${N}×${K}`);
     }
   });
 
@@ -133,10 +129,10 @@ describe.each([
     for (let step = 0; step < 4; step++) {
       const xc = randomCodes(M * K, 'e4m3fn', 10 + step);
       const attrs = { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 };
-      const actual = run(fast, 'ScaledMatMul', { a: fast.write(xc, [M, K], 'uint8'), b: w, aScale: one(fast), bScale: one(fast) }, attrs);
+      const actual = run(fast, ScaledMatMul, { a: fast.write(xc, [M, K], 'uint8'), b: w, aScale: one(fast), bScale: one(fast) }, attrs);
       const expected = run(
         reference,
-        'ScaledMatMul',
+        ScaledMatMul,
         { a: reference.write(xc, [M, K], 'uint8'), b: wRef, aScale: one(reference), bScale: one(reference) },
         attrs,
       );
@@ -180,8 +176,8 @@ describe.each([
         bScale: one(backend),
       });
       expectClose(
-        run(fast, 'ScaledMatMul', inputs(fast, w), attrs),
-        run(reference, 'ScaledMatMul', inputs(reference, wRef), attrs),
+        run(fast, ScaledMatMul, inputs(fast, w), attrs),
+        run(reference, ScaledMatMul, inputs(reference, wRef), attrs),
         `use ${step}: ${M} row(s), transposeB ${transposeB}`,
       );
     }
@@ -199,7 +195,7 @@ describe.each([
     const matmul = (first: number, count: number) =>
       run(
         fast,
-        'ScaledMatMul',
+        ScaledMatMul,
         { a: fast.write(rows.subarray(first * K, (first + count) * K), [count, K], 'uint8'), b: w, aScale: one, bScale: one },
         attrs,
       );
@@ -233,13 +229,8 @@ describe.each([
         const xc = randomCodes(M * rows, 'e4m3fn', M + rows);
         const attrs = { aFormat: 'e4m3fn', bFormat: 'e5m2', transposeA: false, transposeB, alpha: 0.5 };
         const x = (backend: CpuBackend) => backend.write(xc, [M, rows], 'uint8');
-        const actual = run(fast, 'ScaledMatMul', { a: x(fast), b: w, aScale: one(fast), bScale: one(fast) }, attrs);
-        const expected = run(
-          reference,
-          'ScaledMatMul',
-          { a: x(reference), b: wRef, aScale: one(reference), bScale: one(reference) },
-          attrs,
-        );
+        const actual = run(fast, ScaledMatMul, { a: x(fast), b: w, aScale: one(fast), bScale: one(fast) }, attrs);
+        const expected = run(reference, ScaledMatMul, { a: x(reference), b: wRef, aScale: one(reference), bScale: one(reference) }, attrs);
         expectClose(actual, expected, `${M}×${N}×${K}, transposeB ${transposeB}`);
       }
       fast.disposeData(w.dataId);
@@ -248,11 +239,11 @@ describe.each([
     const w = fast.write(wv, [70, 260], 'float32');
     const x = fast.write(randomF32(20 * 260, 13), [20, 260], 'float32');
     const attrs = { transposeA: false, transposeB: true };
-    const first = run(fast, 'MatMul', { a: x, b: w }, attrs);
-    for (let i = 0; i < 3; i++) expect(run(fast, 'MatMul', { a: x, b: w }, attrs)).toEqual(first); // packed from the second on
+    const first = run(fast, MatMul, { a: x, b: w }, attrs);
+    for (let i = 0; i < 3; i++) expect(run(fast, MatMul, { a: x, b: w }, attrs)).toEqual(first); // packed from the second on
     const expected = run(
       reference,
-      'MatMul',
+      MatMul,
       { a: reference.write(fast.readSync(x), [20, 260], 'float32'), b: reference.write(wv, [70, 260], 'float32') },
       attrs,
     );
@@ -266,11 +257,11 @@ describe.each([
     const attrs = { transposeA: false, transposeB: false };
     const expected = run(
       reference,
-      'MatMul',
+      MatMul,
       { a: reference.write(av, [M, K], 'float32'), b: reference.write(bv, [K, N], 'float32') },
       attrs,
     );
-    const actual = run(fast, 'MatMul', { a: fast.write(av, [M, K], 'float32'), b: fast.write(bv, [K, N], 'float32') }, attrs);
+    const actual = run(fast, MatMul, { a: fast.write(av, [M, K], 'float32'), b: fast.write(bv, [K, N], 'float32') }, attrs);
     expectClose(actual, expected, 'grown');
   });
 });
@@ -303,7 +294,7 @@ describe('the relaxed SIMD build', () => {
     const b = new Float32Array(K * N).map((_, i) => (i < N ? 1 : 2 ** -24 * (1 - 2 ** -12 + 2 ** -24)));
     const product = (relaxedSimd: boolean) => {
       const backend = createCpuBackend({ threads: 1, relaxedSimd, minWasmWork: 0 });
-      const out = run(backend, 'MatMul', { a: backend.write(a, [M, K], 'float32'), b: backend.write(b, [K, N], 'float32') }, {});
+      const out = run(backend, MatMul, { a: backend.write(a, [M, K], 'float32'), b: backend.write(b, [K, N], 'float32') }, {});
       return [...new Set(out)];
     };
     expect(product(true)).toEqual([1 + 2 ** -23]);
@@ -317,7 +308,7 @@ describe('worker threads of the fast kernels', () => {
     const attrs = { transposeA: false, transposeB: false };
     return run(
       backend,
-      'MatMul',
+      MatMul,
       { a: backend.write(randomF32(M * K, 1), [M, K], 'float32'), b: backend.write(randomF32(K * N, 2), [K, N], 'float32') },
       attrs,
     );

@@ -1,4 +1,4 @@
-import { fp8 } from '@octet/core';
+import { fp8, MapQuantize, Quantize } from '@octet/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CpuBackend, createCpuBackend, createReferenceBackend } from '../src/index.js';
 import { FORMATS, random } from './fast-helpers.js';
@@ -46,7 +46,7 @@ describe('fast Quantize', () => {
       const x = fast.write(values, [values.length], 'float32');
       const scale = fast.write(Float32Array.of(1), [], 'float32');
       const codes = fast.readSync(
-        fast.kernels.get('Quantize')!({ inputs: { x, scale }, attrs: { format, saturate }, backend: fast } as never),
+        fast.kernels.get(Quantize)!({ inputs: { x, scale }, attrs: { format, saturate }, backend: fast } as never),
       ) as Uint8Array;
       const expected = fp8.encode(values, format, { saturate });
       const wrong = codes.findIndex((c, i) => c !== expected[i]);
@@ -66,7 +66,7 @@ describe('fast Quantize', () => {
       scale: backend.write(Float32Array.of(scale), [], 'float32'),
     });
     const codes = (backend: CpuBackend) =>
-      backend.readSync(backend.kernels.get('Quantize')!({ inputs: inputs(backend), attrs: { format, saturate }, backend } as never));
+      backend.readSync(backend.kernels.get(Quantize)!({ inputs: inputs(backend), attrs: { format, saturate }, backend } as never));
     expect(fast.wasm).not.toBeNull();
     expect(codes(fast)).toEqual(codes(reference));
   });
@@ -110,7 +110,7 @@ describe('fast MapQuantize', () => {
   it.each(maps)('%s: the reference codes on every f32 behaviour', (_, map, bits) => {
     const codes = (backend: CpuBackend) =>
       backend.readSync(
-        backend.kernels.get('MapQuantize')!({
+        backend.kernels.get(MapQuantize)!({
           inputs: { x: backend.write(values, [values.length], 'float32'), map: backend.write(map, [map.length], 'float32') },
           attrs: { bits },
           backend,
