@@ -85,6 +85,11 @@ export class GemmPool implements ParallelGemm {
     return pool && new GemmPool(threadCount, pool, ports, data);
   }
 
+  /** Test hook: the workers, to make one of them vanish. */
+  get workerThreadsForTesting(): readonly import('node:worker_threads').Worker[] {
+    return this.pool.workersForTesting;
+  }
+
   /** Same contract as the batched loop over `gemmABt`: A (batch?, M, K), B (batch?, N, K) → C (batch, M, N). */
   gemm(
     a: Float32Array,
