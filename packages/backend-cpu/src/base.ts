@@ -3,7 +3,18 @@
  * with `values(info)` and wrap results with `output(...)`.
  */
 
-import { type AnyTypedArray, type Backend, type DataId, type DType, type KernelConfig, kernelTable, type TensorInfo } from '@octet/core';
+import {
+  type AnyTypedArray,
+  type Backend,
+  type DataId,
+  type DType,
+  defineKernel,
+  type KernelConfig,
+  type KernelName,
+  kernelTable,
+  type TensorInfo,
+  type TypedKernelFunction,
+} from '@octet/core';
 import type { WasmModule } from './fast/wasm-api.js';
 import { WasmKernels } from './fast/wasm-kernels.js';
 import { GemmPool } from './gemm-pool.js';
@@ -157,4 +168,9 @@ export class CpuBackend implements Backend {
   memoryBytes(): number {
     return 0; // host arrays are owned by the garbage collector; the engine counts live tensor bytes
   }
+}
+
+/** Core's `defineKernel` for this backend: each kernel's inputs and attributes typed by its contract, `backend` a CpuBackend. */
+export function defineCpuKernel<K extends KernelName>(kernelName: K, kernelFunc: TypedKernelFunction<K, CpuBackend>): KernelConfig {
+  return defineKernel(kernelName, kernelFunc);
 }

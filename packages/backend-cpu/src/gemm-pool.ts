@@ -1,43 +1,33 @@
 /**
- * Runs the blocked GEMM on every core: the rows of each batch are split between long-lived worker
- * threads that share one block of memory with the caller, which sleeps until they finish. Workers sleep on an
- * Atomics counter between calls, so a call costs no thread start-up and no message round trip.
- * Node only (worker_threads); elsewhere the backend stays single-threaded.
+ * Runs the reference kernels' blocked GEMM on every core: the rows of each batch are split between
+ * the threads of a WorkerPool that share one block of memory with the caller, which sleeps until
+ * they finish. Node only; elsewhere the backend stays single-threaded.
  */
 import { gemmABt, type ParallelGemm } from './kernels/MatMul_impl.js';
+import { JOB, WorkerPool } from './worker-pool.js';
 
-type WorkerThreads = typeof import('node:worker_threads');
-
-// Control words shared with the workers.
-const SEQUENCE = 0; // bumped once per job: wakes the workers
-const FINISHED = 1; // workers done with the current job
-const BATCH = 2;
-const M = 3;
-const N = 4;
-const K = 5;
-const A_BATCHED = 6;
-const B_BATCHED = 7;
-const B_OFFSET = 8; // element offsets of B and C in the shared data
-const C_OFFSET = 9;
-const THREADS = 10;
-const READY = 11; // workers that finished loading
-const FAILED = 12; // set by a worker whose slice threw
-const CONTROL_WORDS = 13;
-
-/** Longest a GEMM slice may take before the caller gives up on its workers. */
-const WORKER_TIMEOUT_MS = 60_000;
+// The job's control words.
+const BATCH = JOB;
+const M = JOB + 1;
+const N = JOB + 2;
+const K = JOB + 3;
+const A_BATCHED = JOB + 4;
+const B_BATCHED = JOB + 5;
+const B_OFFSET = JOB + 6; // element offsets of B and C in the shared data
+const C_OFFSET = JOB + 7;
+const THREADS = JOB + 8;
+const CONTROL_WORDS = JOB + 9;
 
 /** Below this many multiply-adds a GEMM is not worth waking the workers for. */
 const MIN_PARALLEL_WORK = 1 << 18;
 
-// The worker's whole program. Each of `THREADS` workers computes its share of the rows of every
-// batch (boundaries on multiples of 4, the register block), then counts itself finished. It reuses
-// the very `gemmABt` the single-threaded path runs (a self-contained function, sent as source).
-// A failure is flagged rather than thrown, so the waiting caller never hangs.
-const WORKER_SOURCE = `
-const { workerData, receiveMessageOnPort } = require('node:worker_threads');
-const [SEQUENCE, FINISHED, BATCH, M, N, K, A_BATCHED, B_BATCHED, B_OFFSET, C_OFFSET, THREADS, READY, FAILED] =
-  [${[SEQUENCE, FINISHED, BATCH, M, N, K, A_BATCHED, B_BATCHED, B_OFFSET, C_OFFSET, THREADS, READY, FAILED].join(', ')}];
+// Each of `THREADS` workers computes its share of the rows of every batch (boundaries on multiples
+// of 4, the register block). It reuses the very `gemmABt` the single-threaded path runs (a
+// self-contained function, sent as source). The caller posts a new data buffer whenever it grows one.
+const PROGRAM = `
+const { receiveMessageOnPort } = require('node:worker_threads');
+const [BATCH, M, N, K, A_BATCHED, B_BATCHED, B_OFFSET, C_OFFSET, THREADS] =
+  [${[BATCH, M, N, K, A_BATCHED, B_BATCHED, B_OFFSET, C_OFFSET, THREADS].join(', ')}];
 ${gemmABt.toString()}
 function rowBoundary(i, threads, rows) {
   return i === threads ? rows : Math.min(rows, Math.floor((rows * i) / threads / 4) * 4);
@@ -53,74 +43,51 @@ function runSlice(control, data, thread) {
     gemmABt(data, aOff, data, bOff, data, cOff, last - first, n, k);
   }
 }
-const control = new Int32Array(workerData.control);
-let data = new Float32Array(0);
-let seen = 0;
-Atomics.add(control, READY, 1);
-Atomics.notify(control, READY);
-for (;;) {
-  Atomics.wait(control, SEQUENCE, seen);
-  seen = Atomics.load(control, SEQUENCE);
-  // The caller posts a new buffer whenever it grows one; take the newest.
-  for (let message = receiveMessageOnPort(workerData.port); message; message = receiveMessageOnPort(workerData.port)) {
-    data = new Float32Array(message.message);
-  }
-  try {
-    runSlice(control, data, workerData.index);
-  } catch (error) {
-    Atomics.store(control, FAILED, 1);
-  }
-  Atomics.add(control, FINISHED, 1);
-  Atomics.notify(control, FINISHED);
+function start(workerData, control) {
+  let data = new Float32Array(0);
+  return (index) => {
+    // Take the newest buffer.
+    for (let message = receiveMessageOnPort(workerData.port); message; message = receiveMessageOnPort(workerData.port)) {
+      data = new Float32Array(message.message);
+    }
+    runSlice(control, data, index);
+  };
 }
 `;
 
+type MessagePort = import('node:worker_threads').MessagePort;
+
 export class GemmPool implements ParallelGemm {
-  private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
-  private data = new Float32Array(new SharedArrayBuffer(1 << 20));
-  private readonly ports: import('node:worker_threads').MessagePort[] = [];
-  private readonly workers: import('node:worker_threads').Worker[] = [];
-
   private constructor(
-    threads: WorkerThreads,
     readonly threadCount: number,
-  ) {
-    for (let index = 0; index < threadCount; index++) {
-      const { port1, port2 } = new threads.MessageChannel();
-      const worker = new threads.Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { control: this.control.buffer, port: port2, index },
-        transferList: [port2],
-      });
-      worker.unref(); // idle workers must not keep the process alive
-      port1.postMessage(this.data.buffer);
-      this.ports.push(port1);
-      this.workers.push(worker);
-    }
-  }
-
-  /** Waits until every worker has loaded; false if one did not within `timeoutMs` (it then never will). */
-  private waitUntilReady(timeoutMs: number): boolean {
-    const deadline = Date.now() + timeoutMs;
-    for (let ready = Atomics.load(this.control, READY); ready < this.workers.length; ready = Atomics.load(this.control, READY)) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      Atomics.wait(this.control, READY, ready, left);
-    }
-    return true;
-  }
+    private readonly pool: WorkerPool,
+    /** One per worker: where a grown data buffer is posted. */
+    private readonly ports: readonly MessagePort[],
+    private data: Float32Array,
+  ) {}
 
   /** A pool of `threadCount` worker threads, or null where worker_threads is missing or they fail to start. */
   static create(threadCount: number): GemmPool | null {
     if (threadCount <= 1) return null;
-    const threads = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
-      'node:worker_threads',
-    ) as WorkerThreads | undefined;
-    if (!threads) return null;
-    const pool = new GemmPool(threads, threadCount);
-    if (pool.waitUntilReady(10_000)) return pool;
-    for (const worker of pool.workers) void worker.terminate();
-    return null;
+    const data = new Float32Array(new SharedArrayBuffer(1 << 20));
+    const ports: MessagePort[] = [];
+    const pool = WorkerPool.create(threadCount, {
+      label: 'GEMM',
+      controlWords: CONTROL_WORDS,
+      program: PROGRAM,
+      workerData: (_index, threads) => {
+        const { port1, port2 } = new threads.MessageChannel();
+        port1.postMessage(data.buffer);
+        ports.push(port1);
+        return { data: { port: port2 }, transferList: [port2] };
+      },
+    });
+    return pool && new GemmPool(threadCount, pool, ports, data);
+  }
+
+  /** Test hook: the workers, to make one of them vanish. */
+  get workerThreadsForTesting(): readonly import('node:worker_threads').Worker[] {
+    return this.pool.workersForTesting;
   }
 
   /** Same contract as the batched loop over `gemmABt`: A (batch?, M, K), B (batch?, N, K) → C (batch, M, N). */
@@ -144,7 +111,7 @@ export class GemmPool implements ParallelGemm {
     const data = this.data;
     data.set(a, 0);
     data.set(b, a.length);
-    const control = this.control;
+    const control = this.pool.control;
     control[BATCH] = batch;
     control[M] = m;
     control[N] = n;
@@ -154,19 +121,7 @@ export class GemmPool implements ParallelGemm {
     control[B_OFFSET] = a.length;
     control[C_OFFSET] = a.length + b.length;
     control[THREADS] = this.threadCount;
-    Atomics.store(control, FINISHED, 0);
-    Atomics.add(control, SEQUENCE, 1);
-    Atomics.notify(control, SEQUENCE);
-    for (let done = Atomics.load(control, FINISHED); done < this.threadCount; done = Atomics.load(control, FINISHED)) {
-      // A bounded wait: a worker that died must fail this call, not hang the process.
-      if (Atomics.wait(control, FINISHED, done, WORKER_TIMEOUT_MS) === 'timed-out') {
-        throw new Error(
-          `a GEMM worker thread did not finish within ${WORKER_TIMEOUT_MS / 1000} s; create the CPU backend with { threads: 1 } to run without them`,
-        );
-      }
-    }
-    if (Atomics.load(control, FAILED))
-      throw new Error('a GEMM worker thread failed; create the CPU backend with { threads: 1 } to run without them');
+    this.pool.run();
     return data.slice(a.length + b.length, a.length + b.length + cSize);
   }
 }

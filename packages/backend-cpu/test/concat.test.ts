@@ -1,5 +1,5 @@
 // Concat copies short rows with a loop and long ones with `set`: both against an index-by-index oracle.
-import type { TensorInfo } from '@octet/core';
+import { Concat, type TensorInfo } from '@octet/core';
 import { describe, expect, it } from 'vitest';
 import { createReferenceBackend } from '../src/index.js';
 
@@ -54,7 +54,7 @@ describe('Concat', () => {
       }));
       const Kind = dtype === 'float32' ? Float32Array : dtype === 'int32' ? Int32Array : Uint8Array;
       const xs = parts.map(({ shape, values }) => backend.write(Kind.from(values), shape, dtype));
-      const out = backend.kernels.get('Concat')!({ inputs: { xs }, attrs: { axis }, backend } as never) as TensorInfo;
+      const out = backend.kernels.get(Concat)!({ inputs: { xs }, attrs: { axis }, backend } as never) as TensorInfo;
       expect(Array.from(backend.readSync(out)), dtype).toEqual(oracle(parts, axis));
       expect(out.dtype).toBe(dtype);
     }

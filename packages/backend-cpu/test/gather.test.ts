@@ -1,5 +1,5 @@
 // Gather copies short rows with a loop and long ones with `set`: both against an index-by-index oracle.
-import type { TensorInfo } from '@octet/core';
+import { Gather, type TensorInfo } from '@octet/core';
 import { describe, expect, it } from 'vitest';
 import { createReferenceBackend } from '../src/index.js';
 
@@ -7,7 +7,7 @@ const backend = createReferenceBackend();
 
 function gather(rows: number, width: number, indices: number[]): { got: number[]; expected: number[] } {
   const table = Float32Array.from({ length: rows * width }, (_, k) => (k * 7) % 251);
-  const out = backend.kernels.get('Gather')!({
+  const out = backend.kernels.get(Gather)!({
     inputs: {
       table: backend.write(table, [rows, width], 'float32'),
       indices: backend.write(Int32Array.from(indices), [indices.length], 'int32'),

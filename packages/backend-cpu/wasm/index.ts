@@ -1,7 +1,8 @@
 // AssemblyScript entry of the CPU backend's WASM kernels, built twice: dist/kernels.wasm with SIMD,
 // dist/kernels-relaxed.wasm with relaxed SIMD as well (fused multiply-adds in the matmuls).
 export { gelu, geluGrad } from './Gelu';
-export { countSubnormalCodes, gemmTile, hasSpecialCodes, matvecCols, matvecRows, packWeights, rewriteSubnormalCodes } from './MatMul';
+export { gemmTile, packWeights } from './MatMul';
+export { countSubnormalCodes, hasSpecialCodes, matvecCols, matvecRows, rewriteSubnormalCodes } from './MatVec';
 export { quantize } from './Quantize';
 export { logSumExpParts, softmax } from './Softmax';
 export { affine, binary, unary } from './Elementwise';

@@ -9,10 +9,13 @@ import {
   type Backend,
   type DataId,
   type DType,
+  defineKernel,
   type KernelConfig,
+  type KernelName,
   kernelTable,
   sizeOf,
   type TensorInfo,
+  type TypedKernelFunction,
 } from '@octet/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TfjsEngine } from './engine.js';
@@ -126,4 +129,9 @@ export class TfjsBackend implements Backend {
     // Copied: the cpu engine hands out its own storage.
     return info.dtype === 'float32' ? Float32Array.from(values as Float32Array) : Int32Array.from(values as Int32Array);
   }
+}
+
+/** Core's `defineKernel` for this backend: each kernel's inputs and attributes typed by its contract, `backend` a TfjsBackend. */
+export function defineTfjsKernel<K extends KernelName>(kernelName: K, kernelFunc: TypedKernelFunction<K, TfjsBackend>): KernelConfig {
+  return defineKernel(kernelName, kernelFunc);
 }

@@ -9,11 +9,14 @@ import {
   type Backend,
   type DataId,
   type DType,
+  defineKernel,
   type KernelConfig,
+  type KernelName,
   kernelTable,
   makeTypedArray,
   sizeOf,
   type TensorInfo,
+  type TypedKernelFunction,
 } from '@octet/core';
 import { type Program, packUniforms, shaderSource } from './program.js';
 
@@ -271,4 +274,9 @@ export class WebGpuBackend implements Backend {
     for (const b of [...this.uniformBuffers.values(), ...this.cached.values()]) b.destroy();
     this.device.destroy();
   }
+}
+
+/** Core's `defineKernel` for this backend: each kernel's inputs and attributes typed by its contract, `backend` a WebGpuBackend. */
+export function defineWebGpuKernel<K extends KernelName>(kernelName: K, kernelFunc: TypedKernelFunction<K, WebGpuBackend>): KernelConfig {
+  return defineKernel(kernelName, kernelFunc);
 }

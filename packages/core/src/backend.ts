@@ -3,7 +3,7 @@
  * `TensorInfo`s (handle + shape + dtype) and return new ones. Only reading data back is async, so a
  * GPU backend never blocks the caller per op.
  */
-import type { KernelName } from './kernel-names.js';
+import type { KernelAttrs, KernelInputs, KernelName } from './kernel-names.js';
 
 export type DType = 'float32' | 'int32' | 'uint8';
 export type TypedArrayFor<D extends DType> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array : Uint8Array;
@@ -31,6 +31,22 @@ export type KernelFunction = (args: KernelArgs<any, any, any>) => TensorInfo;
 export interface KernelConfig {
   kernelName: KernelName;
   kernelFunc: KernelFunction;
+}
+
+/** One kernel's function, typed by its contract in kernel-names.ts and by the backend `B` that runs it. */
+export type TypedKernelFunction<K extends KernelName, B extends Backend = Backend> = (
+  args: KernelArgs<KernelInputs<K>, KernelAttrs<K>, B>,
+) => TensorInfo;
+
+/**
+ * A kernel's config, with its inputs and attributes typed by the contract: a misspelt input or
+ * attribute is a type error. A backend passes its own class as `B` (see backend-cpu's `defineCpuKernel`).
+ */
+export function defineKernel<K extends KernelName, B extends Backend = Backend>(
+  kernelName: K,
+  kernelFunc: TypedKernelFunction<K, B>,
+): KernelConfig {
+  return { kernelName, kernelFunc: kernelFunc as KernelFunction };
 }
 
 export interface Backend {

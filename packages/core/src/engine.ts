@@ -5,11 +5,19 @@
 import type { AnyTypedArray, Backend, DataId, DType, TensorInfo } from './backend.js';
 import { BYTES_PER_ELEMENT, sizeOf } from './backend.js';
 import { check } from './errors.js';
-import type { KernelName } from './kernel-names.js';
+import type { KernelInputs as ContractInputs, KernelAttrs, KernelName, NoAttrs } from './kernel-names.js';
+import * as K from './kernel-names.js';
 import { type GradientConfig, type KernelInputs, Tape, type TapeNode } from './tape.js';
 import { Tensor, type Variable } from './tensor.js';
 
 export type { GradFunc, KernelInputs } from './tape.js';
+
+/** A kernel's contract inputs (kernel-names.ts) as tensors. */
+export type TensorInputs<N extends KernelName> = {
+  [P in keyof ContractInputs<N>]: ContractInputs<N>[P] extends readonly unknown[] ? Tensor[] : Tensor;
+};
+/** Attributes, which a kernel without any may leave out. */
+type AttrsArgument<N extends KernelName> = NoAttrs extends KernelAttrs<N> ? [attrs?: KernelAttrs<N>] : [attrs: KernelAttrs<N>];
 
 export interface MemoryInfo {
   /** Live tensors (views of the same storage count separately). */
@@ -199,6 +207,7 @@ class Engine {
 
   // ---------- kernels and autograd ----------
 
+  runKernel<N extends KernelName>(kernelName: N, inputs: TensorInputs<N>, ...attrs: AttrsArgument<N>): Tensor;
   runKernel(kernelName: KernelName, inputs: KernelInputs, attrs: Record<string, unknown> = {}): Tensor {
     const backend = this.backend;
     const kernel = backend.kernels.get(kernelName);
@@ -319,7 +328,7 @@ class Engine {
     return this.tidy(() =>
       this.taped(f, xs, (tape, value) => {
         check(value.size === 1, 'valueAndGrads: f()', `a tensor of shape [${value.shape.join(', ')}]`, 'a scalar (one element)');
-        const one = this.runKernel('Fill', {}, { shape: [...value.shape], value: 1, dtype: 'float32' });
+        const one = this.runKernel(K.Fill, {}, { shape: [...value.shape], value: 1, dtype: 'float32' });
         return { value, grads: this.backprop(tape, value, xs, one) };
       }),
     );
@@ -377,14 +386,14 @@ class Engine {
         if (!grad || !tape.tracked.has(input.id)) return;
         const previous = gradOf.get(input.id);
         if (previous) {
-          gradOf.set(input.id, this.runKernel('Binary', { a: previous, b: grad }, { op: 'add' }));
+          gradOf.set(input.id, this.runKernel(K.Binary, { a: previous, b: grad }, { op: 'add' }));
           released.push(previous, grad);
         } else gradOf.set(input.id, grad);
       });
       const held = new Set(gradOf.values());
       for (const t of new Set(released)) if (!held.has(t)) t.dispose();
     }
-    return xs.map((x) => gradOf.get(x.id) ?? this.runKernel('Fill', {}, { shape: [...x.shape], value: 0, dtype: 'float32' }));
+    return xs.map((x) => gradOf.get(x.id) ?? this.runKernel(K.Fill, {}, { shape: [...x.shape], value: 0, dtype: 'float32' }));
   }
 }
 

@@ -1,7 +1,17 @@
 // Errors
 
-export type { AnyTypedArray, Backend, DataId, DType, KernelArgs, KernelConfig, KernelFunction, TensorInfo } from './backend.js';
-export { BYTES_PER_ELEMENT, kernelTable, makeTypedArray, sizeOf } from './backend.js';
+export type {
+  AnyTypedArray,
+  Backend,
+  DataId,
+  DType,
+  KernelArgs,
+  KernelConfig,
+  KernelFunction,
+  TensorInfo,
+  TypedKernelFunction,
+} from './backend.js';
+export { BYTES_PER_ELEMENT, defineKernel, kernelTable, makeTypedArray, sizeOf } from './backend.js';
 export type { GradFunc, MemoryInfo } from './engine.js';
 export { dispose, ENGINE, getActiveBackend, keep, memory, resetPeakMemory, setBackend, tidy, valueAndGrads } from './engine.js';
 export { check, describe, OctetArgumentError } from './errors.js';

@@ -299,34 +299,44 @@ export interface RopeAttrs {
   inverse: boolean;
 }
 
-export type KernelName =
-  | typeof Unary
-  | typeof Binary
-  | typeof Affine
-  | typeof GeluGrad
-  | typeof RoundTo
-  | typeof Transpose
-  | typeof Slice
-  | typeof Concat
-  | typeof Gather
-  | typeof ScatterAdd
-  | typeof OneHot
-  | typeof Fill
-  | typeof Cast
-  | typeof Reduce
-  | typeof MatMul
-  | typeof ScaledMatMul
-  | typeof Quantize
-  | typeof Dequantize
-  | typeof ScaleFromAmax
-  | typeof MapQuantize
-  | typeof MapDequantize
-  | typeof Softmax
-  | typeof SoftmaxCrossEntropy
-  | typeof Rope;
+/** A kernel that takes no tensors (Fill) or no attributes. */
+export type NoInputs = Record<string, never>;
+export type NoAttrs = Record<string, never>;
 
-/** Every kernel a complete backend provides. */
-export const KERNEL_NAMES: readonly KernelName[] = [
+/** The contract map: each kernel's name → its inputs and attributes. Everything below derives from it. */
+export interface KernelContracts {
+  [Unary]: { inputs: UnaryInputs; attrs: UnaryAttrs };
+  [Binary]: { inputs: BinaryInputs; attrs: BinaryAttrs };
+  [Affine]: { inputs: AffineInputs; attrs: AffineAttrs };
+  [GeluGrad]: { inputs: GeluGradInputs; attrs: NoAttrs };
+  [RoundTo]: { inputs: RoundToInputs; attrs: RoundToAttrs };
+  [Transpose]: { inputs: TransposeInputs; attrs: TransposeAttrs };
+  [Slice]: { inputs: SliceInputs; attrs: SliceAttrs };
+  [Concat]: { inputs: ConcatInputs; attrs: ConcatAttrs };
+  [Gather]: { inputs: GatherInputs; attrs: NoAttrs };
+  [ScatterAdd]: { inputs: ScatterAddInputs; attrs: ScatterAddAttrs };
+  [OneHot]: { inputs: OneHotInputs; attrs: OneHotAttrs };
+  [Fill]: { inputs: NoInputs; attrs: FillAttrs };
+  [Cast]: { inputs: CastInputs; attrs: CastAttrs };
+  [Reduce]: { inputs: ReduceInputs; attrs: ReduceAttrs };
+  [MatMul]: { inputs: MatMulInputs; attrs: MatMulAttrs };
+  [ScaledMatMul]: { inputs: ScaledMatMulInputs; attrs: ScaledMatMulAttrs };
+  [Quantize]: { inputs: QuantizeInputs; attrs: QuantizeAttrs };
+  [Dequantize]: { inputs: DequantizeInputs; attrs: DequantizeAttrs };
+  [ScaleFromAmax]: { inputs: ScaleFromAmaxInputs; attrs: ScaleFromAmaxAttrs };
+  [MapQuantize]: { inputs: MapQuantizeInputs; attrs: MapQuantizeAttrs };
+  [MapDequantize]: { inputs: MapDequantizeInputs; attrs: MapDequantizeAttrs };
+  [Softmax]: { inputs: SoftmaxInputs; attrs: SoftmaxAttrs };
+  [SoftmaxCrossEntropy]: { inputs: SoftmaxCrossEntropyInputs; attrs: NoAttrs };
+  [Rope]: { inputs: RopeInputs; attrs: RopeAttrs };
+}
+
+export type KernelName = keyof KernelContracts;
+export type KernelInputs<K extends KernelName> = KernelContracts[K]['inputs'];
+export type KernelAttrs<K extends KernelName> = KernelContracts[K]['attrs'];
+
+// Typed against the map: leaving a kernel out, or naming one the map lacks, is a type error.
+const kernelNames: { [K in KernelName]: K } = {
   Unary,
   Binary,
   Affine,
@@ -351,4 +361,7 @@ export const KERNEL_NAMES: readonly KernelName[] = [
   Softmax,
   SoftmaxCrossEntropy,
   Rope,
-];
+};
+
+/** Every kernel a complete backend provides. */
+export const KERNEL_NAMES = Object.keys(kernelNames) as readonly KernelName[];

@@ -15,7 +15,19 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import { type CpuBackend, createCpuBackend } from '@octet/backend-cpu';
-import { type Backend, fp8, type KernelName, setBackend, type TensorInfo } from '@octet/core';
+import {
+  type Backend,
+  fp8,
+  type KernelName,
+  MatMul,
+  Quantize,
+  ScaledMatMul,
+  Softmax,
+  SoftmaxCrossEntropy,
+  setBackend,
+  type TensorInfo,
+  Unary,
+} from '@octet/core';
 import { Gpt, GptDecoder, gptConfig } from '@octet/models';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -151,10 +163,10 @@ async function matmulRows(fast: CpuBackend, plain: CpuBackend): Promise<string[]
     const tb = tf.tensor2d(bv, [K, N]);
     const times = await race(
       {
-        f32: () => kernel(fast, 'MatMul', { a, b }, { transposeA: false, transposeB: false }),
-        fp8: () => kernel(fast, 'ScaledMatMul', fp8Inputs, fp8Attrs),
-        plainF32: () => kernel(plain, 'MatMul', { a, b }, { transposeA: false, transposeB: false }),
-        plainFp8: () => kernel(plain, 'ScaledMatMul', fp8Inputs, fp8Attrs),
+        f32: () => kernel(fast, MatMul, { a, b }, { transposeA: false, transposeB: false }),
+        fp8: () => kernel(fast, ScaledMatMul, fp8Inputs, fp8Attrs),
+        plainF32: () => kernel(plain, MatMul, { a, b }, { transposeA: false, transposeB: false }),
+        plainFp8: () => kernel(plain, ScaledMatMul, fp8Inputs, fp8Attrs),
         ort: async () => (await session.run(feeds)).y!.data,
         tfjs: () => tf.tidy(() => tf.matMul(ta, tb)).dataSync(),
       },
@@ -197,11 +209,11 @@ async function matvecRows(fast: CpuBackend): Promise<string[]> {
       fp8: () =>
         kernel(
           fast,
-          'ScaledMatMul',
+          ScaledMatMul,
           { a: xq, b: wq, aScale: one, bScale: one },
           { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 },
         ),
-      f32: () => kernel(fast, 'MatMul', { a: xf, b: wf }, { transposeA: false, transposeB: true }),
+      f32: () => kernel(fast, MatMul, { a: xf, b: wf }, { transposeA: false, transposeB: true }),
       ort: async () => (await session.run(feeds)).y!.data,
     },
     { runs: TIMED_RUNS * 8, warmup: WARMUP_RUNS + 2 },
@@ -254,27 +266,27 @@ async function stepKernelRows(fast: CpuBackend, reference: CpuBackend): Promise<
         aScale: backend.write(Float32Array.of(1), [], 'float32'),
         bScale: backend.write(Float32Array.of(1), [], 'float32'),
       };
-      return run(backend, 'ScaledMatMul', inputs, { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 });
+      return run(backend, ScaledMatMul, inputs, { aFormat: 'e4m3fn', bFormat: 'e4m3fn', transposeA: false, transposeB: true, alpha: 1 });
     });
   }
   const values = randomF32(16384, 8).map((v) => 3 * v);
   await timeOne('gelu, 16,384 values', (backend) =>
-    run(backend, 'Unary', { x: backend.write(values, [values.length], 'float32') }, { op: 'gelu' }),
+    run(backend, Unary, { x: backend.write(values, [values.length], 'float32') }, { op: 'gelu' }),
   );
   await timeOne('quantize to e4m3, 16,384 values', (backend) => {
     const inputs = { x: backend.write(values, [values.length], 'float32'), scale: backend.write(Float32Array.of(0.3), [], 'float32') };
-    return run(backend, 'Quantize', inputs, { format: 'e4m3fn', saturate: true });
+    return run(backend, Quantize, inputs, { format: 'e4m3fn', saturate: true });
   });
   // Attention over a 32-token prompt (4 heads), and the training loss of a batch (8 × 128 rows, vocab 256).
   const scores = randomF32(4 * 32 * 32, 9).map((v) => 4 * v);
   await timeOne('causal softmax, 4 × 32 × 32', (backend) =>
-    run(backend, 'Softmax', { x: backend.write(scores, [1, 4, 32, 32], 'float32') }, { causal: true }),
+    run(backend, Softmax, { x: backend.write(scores, [1, 4, 32, 32], 'float32') }, { causal: true }),
   );
   const logits = randomF32(1024 * 256, 10).map((v) => 4 * v);
   const targets = Int32Array.from({ length: 1024 }, (_, i) => (i * 37) % 256);
   await timeOne('cross-entropy, 1024 rows × 256', (backend) => {
     const inputs = { logits: backend.write(logits, [1024, 256], 'float32'), targets: backend.write(targets, [1024], 'int32') };
-    return run(backend, 'SoftmaxCrossEntropy', inputs, {});
+    return run(backend, SoftmaxCrossEntropy, inputs, {});
   });
   return rows;
 }

@@ -1,6 +1,5 @@
-import type { BinaryAttrs, BinaryInputs, BinaryOp, KernelConfig } from '@octet/core';
-import { broadcastShapes } from '@octet/core';
-import { allocateUninitialized, type CpuBackend, output, values } from '../base.js';
+import { Binary, type BinaryOp, broadcastShapes } from '@octet/core';
+import { allocateUninitialized, defineCpuKernel, output, values } from '../base.js';
 import { forEachBroadcastRow } from '../kernels/Binary_impl.js';
 
 /**
@@ -100,28 +99,25 @@ function broadcastLayout(shape: readonly number[], partShape: readonly number[],
 }
 
 /** add/sub/mul/div: in WASM from 16,384 outputs when it covers the broadcast; the rest in the loops above. */
-export const binaryConfig: KernelConfig = {
-  kernelName: 'Binary',
-  kernelFunc: (args: { inputs: BinaryInputs; attrs: BinaryAttrs; backend: CpuBackend }) => {
-    const {
-      inputs: { a, b },
-      attrs: { op },
-      backend,
-    } = args;
-    const av = values(a);
-    const bv = values(b);
-    const shape = broadcastShapes(a.shape, b.shape);
-    const size = shape.reduce((p, d) => p * d, 1);
-    const out = allocateUninitialized(Float32Array, size);
-    if (backend.wasm && op in WASM_OP && size >= MIN_WASM_ELEMENTS && (av.length === size || bv.length === size)) {
-      const swap = av.length !== size;
-      const layout = swap ? broadcastLayout(shape, a.shape, size, av.length) : broadcastLayout(shape, b.shape, size, bv.length);
-      if (layout) return output(backend.wasm.binary(WASM_OP[op]!, swap ? bv : av, swap ? av : bv, out, { ...layout, swap }), shape);
-    }
-    if (av.length === size && bv.length === size) sameShape(op, out, av, bv);
-    else if (av.length === size && bv.length === 1) rows(op, out, 0, av, 0, 1, bv, 0, 0, size);
-    else if (av.length === 1 && bv.length === size) rows(op, out, 0, av, 0, 0, bv, 0, 1, size);
-    else forEachBroadcastRow(a.shape, b.shape, shape, (o, ia, sa, ib, sb, n) => rows(op, out, o, av, ia, sa, bv, ib, sb, n));
-    return output(out, shape);
-  },
-};
+export const binaryConfig = defineCpuKernel(Binary, (args) => {
+  const {
+    inputs: { a, b },
+    attrs: { op },
+    backend,
+  } = args;
+  const av = values(a);
+  const bv = values(b);
+  const shape = broadcastShapes(a.shape, b.shape);
+  const size = shape.reduce((p, d) => p * d, 1);
+  const out = allocateUninitialized(Float32Array, size);
+  if (backend.wasm && op in WASM_OP && size >= MIN_WASM_ELEMENTS && (av.length === size || bv.length === size)) {
+    const swap = av.length !== size;
+    const layout = swap ? broadcastLayout(shape, a.shape, size, av.length) : broadcastLayout(shape, b.shape, size, bv.length);
+    if (layout) return output(backend.wasm.binary(WASM_OP[op]!, swap ? bv : av, swap ? av : bv, out, { ...layout, swap }), shape);
+  }
+  if (av.length === size && bv.length === size) sameShape(op, out, av, bv);
+  else if (av.length === size && bv.length === 1) rows(op, out, 0, av, 0, 1, bv, 0, 0, size);
+  else if (av.length === 1 && bv.length === size) rows(op, out, 0, av, 0, 0, bv, 0, 1, size);
+  else forEachBroadcastRow(a.shape, b.shape, shape, (o, ia, sa, ib, sb, n) => rows(op, out, o, av, ia, sa, bv, ib, sb, n));
+  return output(out, shape);
+});

@@ -1,5 +1,5 @@
-import type { KernelConfig, MapQuantizeAttrs, MapQuantizeInputs } from '@octet/core';
-import { output, values } from '../base.js';
+import { MapQuantize } from '@octet/core';
+import { defineCpuKernel, output, values } from '../base.js';
 import { mapQuantizeConfig as referenceMapQuantize } from '../kernels/MapQuantize.js';
 import { codeOf, midpoints } from '../kernels/MapQuantize_impl.js';
 
@@ -35,34 +35,31 @@ function startTable(t: Float32Array, key: string): Uint8Array {
 }
 
 /** The reference's codes, from a start table per map instead of a search per element. */
-export const mapQuantizeConfig: KernelConfig = {
-  kernelName: 'MapQuantize',
-  kernelFunc: (args: { inputs: MapQuantizeInputs; attrs: MapQuantizeAttrs }) => {
-    const {
-      inputs: { x, map },
-      attrs: { bits },
-    } = args;
-    const xs = values(x);
-    const thresholds = midpoints(values(map));
-    const key = keyOf(thresholds);
-    if (xs.length < MIN_TABLE_ELEMENTS && !startTables.has(key)) return referenceMapQuantize.kernelFunc(args as never);
-    const starts = startTable(thresholds, key);
-    // The midpoints and one +∞ after them, which ends every walk inside the array.
-    const t = new Float32Array(thresholds.length + 1).fill(Number.POSITIVE_INFINITY);
-    t.set(thresholds);
-    const top = new Uint32Array(xs.buffer, xs.byteOffset, xs.length);
-    const codes = new Uint8Array(Math.ceil((xs.length * bits) / 8));
-    for (let i = 0; i < xs.length; i++) {
-      const x = xs[i]!;
-      let code = 0;
-      if (!Number.isNaN(x)) {
-        // Not NaN (NaN's buckets hold +∞ and −∞ too, so NaN is settled first).
-        code = starts[top[i]! >>> 16]!;
-        while (t[code]! < x) code++;
-      }
-      if (bits === 8) codes[i] = code;
-      else codes[i >> 1]! |= code << ((i & 1) * 4);
+export const mapQuantizeConfig = defineCpuKernel(MapQuantize, (args) => {
+  const {
+    inputs: { x, map },
+    attrs: { bits },
+  } = args;
+  const xs = values(x);
+  const thresholds = midpoints(values(map));
+  const key = keyOf(thresholds);
+  if (xs.length < MIN_TABLE_ELEMENTS && !startTables.has(key)) return referenceMapQuantize.kernelFunc(args as never);
+  const starts = startTable(thresholds, key);
+  // The midpoints and one +∞ after them, which ends every walk inside the array.
+  const t = new Float32Array(thresholds.length + 1).fill(Number.POSITIVE_INFINITY);
+  t.set(thresholds);
+  const top = new Uint32Array(xs.buffer, xs.byteOffset, xs.length);
+  const codes = new Uint8Array(Math.ceil((xs.length * bits) / 8));
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    let code = 0;
+    if (!Number.isNaN(x)) {
+      // Not NaN (NaN's buckets hold +∞ and −∞ too, so NaN is settled first).
+      code = starts[top[i]! >>> 16]!;
+      while (t[code]! < x) code++;
     }
-    return output(codes, [codes.length], 'uint8');
-  },
-};
+    if (bits === 8) codes[i] = code;
+    else codes[i >> 1]! |= code << ((i & 1) * 4);
+  }
+  return output(codes, [codes.length], 'uint8');
+});

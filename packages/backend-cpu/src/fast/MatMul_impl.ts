@@ -4,7 +4,11 @@
  */
 import { fp8, type MatMulGeometry } from '@octet/core';
 import { allocateUninitialized } from '../base.js';
-import { GEMM_TILE_COLS, type Job, type MatvecOperand, WASM_FORMAT, type WasmKernels } from './wasm-kernels.js';
+import { WASM_FORMAT } from './wasm-exports.js';
+import { GEMM_TILE_COLS } from './wasm-heap.js';
+import type { WasmKernels } from './wasm-kernels.js';
+import type { MatvecOperand } from './wasm-operands.js';
+import type { Job } from './wasm-tiles.js';
 
 /** An operand: its values (f32, or FP8 codes in `format`) and the storage object they belong to. */
 export interface Operand {

@@ -1,5 +1,5 @@
-import type { GeluGradInputs, KernelConfig, UnaryAttrs, UnaryInputs } from '@octet/core';
-import { allocateUninitialized, type CpuBackend, output, values } from '../base.js';
+import { GeluGrad, Unary, type UnaryAttrs } from '@octet/core';
+import { allocateUninitialized, defineCpuKernel, output, values } from '../base.js';
 import { unaryConfig as referenceUnary } from '../kernels/Unary.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -32,75 +32,69 @@ function gelu(xs: Float32Array, out: Float32Array): void {
  */
 const INLINE_OPS = new Set<UnaryAttrs['op']>(['gelu', 'exp', 'log', 'neg', 'square', 'rsqrt', 'sqrt', 'abs', 'sign', 'step', 'reciprocal']);
 
-export const unaryConfig: KernelConfig = {
-  kernelName: 'Unary',
-  kernelFunc: (args: { inputs: UnaryInputs; attrs: UnaryAttrs; backend: CpuBackend }) => {
-    const {
-      inputs: { x },
-      attrs: { op },
-      backend,
-    } = args;
-    if (!INLINE_OPS.has(op)) return referenceUnary.kernelFunc(args as never);
-    const xs = values(x);
-    const out = allocateUninitialized(Float32Array, xs.length);
-    const wasmOp = WASM_UNARY[op];
-    if (backend.wasm && wasmOp !== undefined && xs.length >= MIN_WASM_ELEMENTWISE)
-      return output(backend.wasm.unary(wasmOp, xs, out), x.shape);
-    switch (op) {
-      case 'gelu':
-        if (backend.wasm && xs.length >= MIN_WASM_ELEMENTS) backend.wasm.gelu(xs, out);
-        else gelu(xs, out);
-        break;
-      case 'exp':
-        for (let i = 0; i < xs.length; i++) out[i] = Math.exp(xs[i]!);
-        break;
-      case 'log':
-        for (let i = 0; i < xs.length; i++) out[i] = Math.log(xs[i]!);
-        break;
-      case 'abs':
-        for (let i = 0; i < xs.length; i++) out[i] = Math.abs(xs[i]!);
-        break;
-      case 'sign':
-        for (let i = 0; i < xs.length; i++) out[i] = xs[i]! > 0 ? 1 : xs[i]! < 0 ? -1 : 0;
-        break;
-      case 'step':
-        for (let i = 0; i < xs.length; i++) out[i] = xs[i]! > 0 ? 1 : 0;
-        break;
-      case 'reciprocal':
-        for (let i = 0; i < xs.length; i++) out[i] = 1 / xs[i]!;
-        break;
-      case 'neg':
-        for (let i = 0; i < xs.length; i++) out[i] = -xs[i]!;
-        break;
-      case 'square':
-        for (let i = 0; i < xs.length; i++) out[i] = xs[i]! * xs[i]!;
-        break;
-      case 'rsqrt':
-        for (let i = 0; i < xs.length; i++) out[i] = 1 / Math.sqrt(xs[i]!);
-        break;
-      default: // 'sqrt'
-        for (let i = 0; i < xs.length; i++) out[i] = Math.sqrt(xs[i]!);
-    }
-    return output(out, x.shape);
-  },
-};
+export const unaryConfig = defineCpuKernel(Unary, (args) => {
+  const {
+    inputs: { x },
+    attrs: { op },
+    backend,
+  } = args;
+  if (!INLINE_OPS.has(op)) return referenceUnary.kernelFunc(args as never);
+  const xs = values(x);
+  const out = allocateUninitialized(Float32Array, xs.length);
+  const wasmOp = WASM_UNARY[op];
+  if (backend.wasm && wasmOp !== undefined && xs.length >= MIN_WASM_ELEMENTWISE)
+    return output(backend.wasm.unary(wasmOp, xs, out), x.shape);
+  switch (op) {
+    case 'gelu':
+      if (backend.wasm && xs.length >= MIN_WASM_ELEMENTS) backend.wasm.gelu(xs, out);
+      else gelu(xs, out);
+      break;
+    case 'exp':
+      for (let i = 0; i < xs.length; i++) out[i] = Math.exp(xs[i]!);
+      break;
+    case 'log':
+      for (let i = 0; i < xs.length; i++) out[i] = Math.log(xs[i]!);
+      break;
+    case 'abs':
+      for (let i = 0; i < xs.length; i++) out[i] = Math.abs(xs[i]!);
+      break;
+    case 'sign':
+      for (let i = 0; i < xs.length; i++) out[i] = xs[i]! > 0 ? 1 : xs[i]! < 0 ? -1 : 0;
+      break;
+    case 'step':
+      for (let i = 0; i < xs.length; i++) out[i] = xs[i]! > 0 ? 1 : 0;
+      break;
+    case 'reciprocal':
+      for (let i = 0; i < xs.length; i++) out[i] = 1 / xs[i]!;
+      break;
+    case 'neg':
+      for (let i = 0; i < xs.length; i++) out[i] = -xs[i]!;
+      break;
+    case 'square':
+      for (let i = 0; i < xs.length; i++) out[i] = xs[i]! * xs[i]!;
+      break;
+    case 'rsqrt':
+      for (let i = 0; i < xs.length; i++) out[i] = 1 / Math.sqrt(xs[i]!);
+      break;
+    default: // 'sqrt'
+      for (let i = 0; i < xs.length; i++) out[i] = Math.sqrt(xs[i]!);
+  }
+  return output(out, x.shape);
+});
 
 /**
  * GELU's derivative with the same one-exp form: with s = 1 / (1 + e^(−2u)) (so 0.5·(1 + tanh u) = s
  * and 1 − tanh²u = 4·s·(1 − s)), d/dx = s + 2·x·s·(1 − s)·√(2/π)·(1 + 3·0.044715·x²).
  */
-export const geluGradConfig: KernelConfig = {
-  kernelName: 'GeluGrad',
-  kernelFunc: ({ inputs: { dy, x }, backend }: { inputs: GeluGradInputs; backend: CpuBackend }) => {
-    const dys = values(dy);
-    const xs = values(x);
-    const out = allocateUninitialized(Float32Array, xs.length);
-    if (backend.wasm && xs.length >= MIN_WASM_ELEMENTS) return output(backend.wasm.geluGrad(dys, xs, out), x.shape);
-    for (let i = 0; i < xs.length; i++) {
-      const v = xs[i]!;
-      const s = 1 / (1 + Math.exp(-2 * SQRT_2_OVER_PI * (v + CUBIC * v * v * v)));
-      out[i] = dys[i]! * (s + 2 * v * s * (1 - s) * SQRT_2_OVER_PI * (1 + 3 * CUBIC * v * v));
-    }
-    return output(out, x.shape);
-  },
-};
+export const geluGradConfig = defineCpuKernel(GeluGrad, ({ inputs: { dy, x }, backend }) => {
+  const dys = values(dy);
+  const xs = values(x);
+  const out = allocateUninitialized(Float32Array, xs.length);
+  if (backend.wasm && xs.length >= MIN_WASM_ELEMENTS) return output(backend.wasm.geluGrad(dys, xs, out), x.shape);
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i]!;
+    const s = 1 / (1 + Math.exp(-2 * SQRT_2_OVER_PI * (v + CUBIC * v * v * v)));
+    out[i] = dys[i]! * (s + 2 * v * s * (1 - s) * SQRT_2_OVER_PI * (1 + 3 * CUBIC * v * v));
+  }
+  return output(out, x.shape);
+});

@@ -1,6 +1,5 @@
-import type { BinaryAttrs, BinaryInputs, KernelConfig } from '@octet/core';
-import { broadcastShapes } from '@octet/core';
-import { allocateUninitialized, output, values } from '../base.js';
+import { Binary, type BinaryAttrs, broadcastShapes } from '@octet/core';
+import { allocateUninitialized, defineCpuKernel, output, values } from '../base.js';
 import { forEachBroadcastRow } from './Binary_impl.js';
 
 const FUNCTIONS: Record<BinaryAttrs['op'], (a: number, b: number) => number> = {
@@ -13,26 +12,23 @@ const FUNCTIONS: Record<BinaryAttrs['op'], (a: number, b: number) => number> = {
   pow: Math.pow,
 };
 
-export const binaryConfig: KernelConfig = {
-  kernelName: 'Binary',
-  kernelFunc: ({ inputs: { a, b }, attrs: { op } }: { inputs: BinaryInputs; attrs: BinaryAttrs }) => {
-    const f = FUNCTIONS[op];
-    const av = values(a);
-    const bv = values(b);
-    const shape = broadcastShapes(a.shape, b.shape);
-    const size = shape.reduce((p, d) => p * d, 1);
-    const out = allocateUninitialized(Float32Array, size);
-    if (av.length === size && bv.length === size) {
-      for (let i = 0; i < size; i++) out[i] = f(av[i]!, bv[i]!);
-    } else if (av.length === size && bv.length === 1) {
-      const s = bv[0]!;
-      for (let i = 0; i < size; i++) out[i] = f(av[i]!, s);
-    } else {
-      // General case: one innermost row at a time, a tight loop each.
-      forEachBroadcastRow(a.shape, b.shape, shape, (o, ia, sa, ib, sb, n) => {
-        for (let j = 0; j < n; j++, ia += sa, ib += sb) out[o + j] = f(av[ia]!, bv[ib]!);
-      });
-    }
-    return output(out, shape);
-  },
-};
+export const binaryConfig = defineCpuKernel(Binary, ({ inputs: { a, b }, attrs: { op } }) => {
+  const f = FUNCTIONS[op];
+  const av = values(a);
+  const bv = values(b);
+  const shape = broadcastShapes(a.shape, b.shape);
+  const size = shape.reduce((p, d) => p * d, 1);
+  const out = allocateUninitialized(Float32Array, size);
+  if (av.length === size && bv.length === size) {
+    for (let i = 0; i < size; i++) out[i] = f(av[i]!, bv[i]!);
+  } else if (av.length === size && bv.length === 1) {
+    const s = bv[0]!;
+    for (let i = 0; i < size; i++) out[i] = f(av[i]!, s);
+  } else {
+    // General case: one innermost row at a time, a tight loop each.
+    forEachBroadcastRow(a.shape, b.shape, shape, (o, ia, sa, ib, sb, n) => {
+      for (let j = 0; j < n; j++, ia += sa, ib += sb) out[o + j] = f(av[ia]!, bv[ib]!);
+    });
+  }
+  return output(out, shape);
+});

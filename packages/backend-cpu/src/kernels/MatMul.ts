@@ -1,19 +1,8 @@
-import { type KernelConfig, type MatMulAttrs, type MatMulInputs, matMulGeometry } from '@octet/core';
-import { type CpuBackend, output, values } from '../base.js';
+import { MatMul, matMulGeometry } from '@octet/core';
+import { defineCpuKernel, output, values } from '../base.js';
 import { matMulValues } from './MatMul_impl.js';
 
-export const matMulConfig: KernelConfig = {
-  kernelName: 'MatMul',
-  kernelFunc: ({
-    inputs: { a, b },
-    attrs: { transposeA, transposeB },
-    backend,
-  }: {
-    inputs: MatMulInputs;
-    attrs: MatMulAttrs;
-    backend: CpuBackend;
-  }) => {
-    const geometry = matMulGeometry(a, b, transposeA, transposeB);
-    return output(matMulValues(values(a), values(b), geometry, transposeA, transposeB, backend.gemmPool), geometry.outShape);
-  },
-};
+export const matMulConfig = defineCpuKernel(MatMul, ({ inputs: { a, b }, attrs: { transposeA, transposeB }, backend }) => {
+  const geometry = matMulGeometry(a, b, transposeA, transposeB);
+  return output(matMulValues(values(a), values(b), geometry, transposeA, transposeB, backend.gemmPool), geometry.outShape);
+});

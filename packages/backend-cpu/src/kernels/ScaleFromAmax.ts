@@ -1,22 +1,19 @@
-import type { KernelConfig, ScaleFromAmaxAttrs, ScaleFromAmaxInputs } from '@octet/core';
-import { output, values } from '../base.js';
+import { ScaleFromAmax } from '@octet/core';
+import { defineCpuKernel, output, values } from '../base.js';
 
 /** TransformerEngine's scale update, in f32 steps so every backend lands on the same scale. */
-export const scaleFromAmaxConfig: KernelConfig = {
-  kernelName: 'ScaleFromAmax',
-  kernelFunc: ({ inputs: { amaxHistory }, attrs }: { inputs: ScaleFromAmaxInputs; attrs: ScaleFromAmaxAttrs }) => {
-    const history = values(amaxHistory);
-    let amax = attrs.reduce === 'max' ? 0 : history[0]!;
-    if (attrs.reduce === 'max') for (let i = 0; i < history.length; i++) amax = Math.max(amax, history[i]!);
-    let scale = 1;
-    if (amax > 0 && Number.isFinite(amax)) {
-      scale = Math.fround(Math.fround(attrs.fp8Max / amax) / 2 ** attrs.margin);
-      if (attrs.powerOfTwo) scale = powerOfTwoBelow(scale);
-      if (!Number.isFinite(scale) || scale === 0) scale = 1;
-    }
-    return output(new Float32Array([scale]), []);
-  },
-};
+export const scaleFromAmaxConfig = defineCpuKernel(ScaleFromAmax, ({ inputs: { amaxHistory }, attrs }) => {
+  const history = values(amaxHistory);
+  let amax = attrs.reduce === 'max' ? 0 : history[0]!;
+  if (attrs.reduce === 'max') for (let i = 0; i < history.length; i++) amax = Math.max(amax, history[i]!);
+  let scale = 1;
+  if (amax > 0 && Number.isFinite(amax)) {
+    scale = Math.fround(Math.fround(attrs.fp8Max / amax) / 2 ** attrs.margin);
+    if (attrs.powerOfTwo) scale = powerOfTwoBelow(scale);
+    if (!Number.isFinite(scale) || scale === 0) scale = 1;
+  }
+  return output(new Float32Array([scale]), []);
+});
 
 const f32 = new Float32Array(1);
 const bits = new Uint32Array(f32.buffer);

@@ -1,5 +1,5 @@
-import type { KernelConfig, UnaryAttrs, UnaryInputs } from '@octet/core';
-import { allocateUninitialized, output, values } from '../base.js';
+import { Unary, type UnaryAttrs } from '@octet/core';
+import { allocateUninitialized, defineCpuKernel, output, values } from '../base.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -24,13 +24,10 @@ const FUNCTIONS: Record<UnaryAttrs['op'], (x: number) => number> = {
   step: (x) => (x > 0 ? 1 : 0),
 };
 
-export const unaryConfig: KernelConfig = {
-  kernelName: 'Unary',
-  kernelFunc: ({ inputs: { x }, attrs: { op } }: { inputs: UnaryInputs; attrs: UnaryAttrs }) => {
-    const f = FUNCTIONS[op];
-    const xs = values(x);
-    const out = allocateUninitialized(Float32Array, xs.length);
-    for (let i = 0; i < xs.length; i++) out[i] = f(xs[i]!);
-    return output(out, x.shape);
-  },
-};
+export const unaryConfig = defineCpuKernel(Unary, ({ inputs: { x }, attrs: { op } }) => {
+  const f = FUNCTIONS[op];
+  const xs = values(x);
+  const out = allocateUninitialized(Float32Array, xs.length);
+  for (let i = 0; i < xs.length; i++) out[i] = f(xs[i]!);
+  return output(out, x.shape);
+});

@@ -1,6 +1,6 @@
-import type { BinaryAttrs, BinaryInputs, KernelConfig } from '@octet/core';
+import { Binary, type BinaryAttrs } from '@octet/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TfjsBackend } from '../base.js';
+import { defineTfjsKernel } from '../base.js';
 
 /** maximum / minimum give NaN when either side is NaN (the wasm engine's do not). */
 function propagatingNaN(f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
@@ -20,8 +20,6 @@ const FUNCTIONS: Record<BinaryAttrs['op'], (a: tf.Tensor, b: tf.Tensor) => tf.Te
   pow: tf.pow,
 };
 
-export const binaryConfig: KernelConfig = {
-  kernelName: 'Binary',
-  kernelFunc: ({ inputs: { a, b }, attrs: { op }, backend }: { inputs: BinaryInputs; attrs: BinaryAttrs; backend: TfjsBackend }) =>
-    backend.run('float32', () => FUNCTIONS[op](backend.handle(a), backend.handle(b))),
-};
+export const binaryConfig = defineTfjsKernel(Binary, ({ inputs: { a, b }, attrs: { op }, backend }) =>
+  backend.run('float32', () => FUNCTIONS[op](backend.handle(a), backend.handle(b))),
+);

@@ -1,6 +1,6 @@
-import { type KernelConfig, type MapQuantizeAttrs, type MapQuantizeInputs, sizeOf } from '@octet/core';
+import { MapQuantize, sizeOf } from '@octet/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TfjsBackend } from '../base.js';
+import { defineTfjsKernel } from '../base.js';
 
 /**
  * #{ j : t_j < x } over the midpoints t_j = f32(f32(map[j] + map[j + 1]) · 0.5), by a branchless
@@ -31,26 +31,15 @@ function codes(x: tf.Tensor, map: tf.Tensor): tf.Tensor {
 }
 
 /** Codes as int32 (tfjs's storage for uint8); 4-bit codes two to a byte, element 2i in the low nibble. */
-export const mapQuantizeConfig: KernelConfig = {
-  kernelName: 'MapQuantize',
-  kernelFunc: ({
-    inputs: { x, map },
-    attrs: { bits },
-    backend,
-  }: {
-    inputs: MapQuantizeInputs;
-    attrs: MapQuantizeAttrs;
-    backend: TfjsBackend;
-  }) => {
-    const n = sizeOf(x.shape);
-    const bytes = Math.ceil((n * bits) / 8);
-    return backend.run('uint8', () => {
-      const code = codes(tf.reshape(backend.handle(x), [-1]), backend.handle(map));
-      if (bits === 8) return code;
-      const pairs = tf.reshape(tf.pad(code, [[0, 2 * bytes - n]]), [bytes, 2]);
-      const low = tf.slice(pairs, [0, 0], [bytes, 1]);
-      const high = tf.slice(pairs, [0, 1], [bytes, 1]);
-      return tf.reshape(tf.add(low, tf.mul(high, tf.scalar(16, 'int32'))), [bytes]);
-    }, [bytes]);
-  },
-};
+export const mapQuantizeConfig = defineTfjsKernel(MapQuantize, ({ inputs: { x, map }, attrs: { bits }, backend }) => {
+  const n = sizeOf(x.shape);
+  const bytes = Math.ceil((n * bits) / 8);
+  return backend.run('uint8', () => {
+    const code = codes(tf.reshape(backend.handle(x), [-1]), backend.handle(map));
+    if (bits === 8) return code;
+    const pairs = tf.reshape(tf.pad(code, [[0, 2 * bytes - n]]), [bytes, 2]);
+    const low = tf.slice(pairs, [0, 0], [bytes, 1]);
+    const high = tf.slice(pairs, [0, 1], [bytes, 1]);
+    return tf.reshape(tf.add(low, tf.mul(high, tf.scalar(16, 'int32'))), [bytes]);
+  }, [bytes]);
+});

@@ -1,6 +1,6 @@
-import type { KernelConfig, ReduceAttrs, ReduceInputs } from '@octet/core';
+import { Reduce } from '@octet/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TfjsBackend } from '../base.js';
+import { defineTfjsKernel } from '../base.js';
 
 /** max over `axes` that is NaN wherever a NaN was reduced (the wasm engine's tf.max may skip it). */
 export function maxPropagatingNaN(x: tf.Tensor, axes: number[], keepDims: boolean): tf.Tensor {
@@ -8,27 +8,16 @@ export function maxPropagatingNaN(x: tf.Tensor, axes: number[], keepDims: boolea
   return tf.where(tf.any(tf.isNaN(x), axes, keepDims), tf.fill(max.shape, Number.NaN), max);
 }
 
-export const reduceConfig: KernelConfig = {
-  kernelName: 'Reduce',
-  kernelFunc: ({
-    inputs: { x },
-    attrs: { op, axes, keepDims },
-    backend,
-  }: {
-    inputs: ReduceInputs;
-    attrs: ReduceAttrs;
-    backend: TfjsBackend;
-  }) => {
-    const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
-    return backend.run(
-      'float32',
-      () => {
-        let t = backend.handle(x);
-        if (op === 'amax') t = tf.abs(t);
-        if (axes.length === 0) return t;
-        return op === 'sum' ? tf.sum(t, axes, keepDims) : maxPropagatingNaN(t, axes, keepDims);
-      },
-      shape,
-    );
-  },
-};
+export const reduceConfig = defineTfjsKernel(Reduce, ({ inputs: { x }, attrs: { op, axes, keepDims }, backend }) => {
+  const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+  return backend.run(
+    'float32',
+    () => {
+      let t = backend.handle(x);
+      if (op === 'amax') t = tf.abs(t);
+      if (axes.length === 0) return t;
+      return op === 'sum' ? tf.sum(t, axes, keepDims) : maxPropagatingNaN(t, axes, keepDims);
+    },
+    shape,
+  );
+});

@@ -1,6 +1,6 @@
-import { type KernelConfig, type RopeAttrs, type RopeInputs, ropeTable } from '@octet/core';
+import { Rope, type RopeAttrs, ropeTable } from '@octet/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TfjsBackend } from '../base.js';
+import { defineTfjsKernel } from '../base.js';
 
 /**
  * cos and sin of θ_i · position, (E, 1, T, D/2) to broadcast over (B, H, T, D/2): E is 1, or B with
@@ -16,27 +16,16 @@ function angles(T: number, D: number, base: number, offset: RopeAttrs['offset'],
 }
 
 /** Rotate-half RoPE on (B, H, T, D): pairs (i, i + D/2) turn by θ_i · position. */
-export const ropeConfig: KernelConfig = {
-  kernelName: 'Rope',
-  kernelFunc: ({
-    inputs: { x },
-    attrs: { base, offset, inverse },
-    backend,
-  }: {
-    inputs: RopeInputs;
-    attrs: RopeAttrs;
-    backend: TfjsBackend;
-  }) => {
-    const [B, H, T, D] = x.shape as [number, number, number, number];
-    const half = D / 2;
-    return backend.run('float32', () => {
-      const { cos, sin } = angles(T, D, base, offset, inverse);
-      const t = backend.handle(x);
-      const x1 = tf.slice(t, [0, 0, 0, 0], [B, H, T, half]);
-      const x2 = tf.slice(t, [0, 0, 0, half], [B, H, T, half]);
-      const out1 = tf.sub(tf.mul(x1, cos), tf.mul(x2, sin));
-      const out2 = tf.add(tf.mul(x2, cos), tf.mul(x1, sin));
-      return tf.concat([out1, out2], 3);
-    });
-  },
-};
+export const ropeConfig = defineTfjsKernel(Rope, ({ inputs: { x }, attrs: { base, offset, inverse }, backend }) => {
+  const [B, H, T, D] = x.shape as [number, number, number, number];
+  const half = D / 2;
+  return backend.run('float32', () => {
+    const { cos, sin } = angles(T, D, base, offset, inverse);
+    const t = backend.handle(x);
+    const x1 = tf.slice(t, [0, 0, 0, 0], [B, H, T, half]);
+    const x2 = tf.slice(t, [0, 0, 0, half], [B, H, T, half]);
+    const out1 = tf.sub(tf.mul(x1, cos), tf.mul(x2, sin));
+    const out2 = tf.add(tf.mul(x2, cos), tf.mul(x1, sin));
+    return tf.concat([out1, out2], 3);
+  });
+});

@@ -1,9 +1,7 @@
-import type { KernelConfig, SliceAttrs, SliceInputs } from '@octet/core';
+import { Slice } from '@octet/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TfjsBackend } from '../base.js';
+import { defineTfjsKernel } from '../base.js';
 
-export const sliceConfig: KernelConfig = {
-  kernelName: 'Slice',
-  kernelFunc: ({ inputs: { x }, attrs: { begin, size }, backend }: { inputs: SliceInputs; attrs: SliceAttrs; backend: TfjsBackend }) =>
-    backend.run(x.dtype, () => tf.slice(backend.handle(x), begin, size), size),
-};
+export const sliceConfig = defineTfjsKernel(Slice, ({ inputs: { x }, attrs: { begin, size }, backend }) =>
+  backend.run(x.dtype, () => tf.slice(backend.handle(x), begin, size), size),
+);

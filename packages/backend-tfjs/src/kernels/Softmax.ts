@@ -1,6 +1,6 @@
-import type { KernelConfig, SoftmaxAttrs, SoftmaxInputs } from '@octet/core';
+import { Softmax } from '@octet/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TfjsBackend } from '../base.js';
+import { defineTfjsKernel } from '../base.js';
 
 /** Key j is visible to query i when j ≤ i + (Tk - Tq): a (Tq, Tk) boolean mask. */
 export function causalMask(queries: number, keys: number): tf.Tensor {
@@ -9,16 +9,14 @@ export function causalMask(queries: number, keys: number): tf.Tensor {
 }
 
 /** Masked keys get exactly 0, even in a row with no visible key. */
-export const softmaxConfig: KernelConfig = {
-  kernelName: 'Softmax',
-  kernelFunc: ({ inputs: { x }, attrs: { causal }, backend }: { inputs: SoftmaxInputs; attrs: SoftmaxAttrs; backend: TfjsBackend }) =>
-    backend.run('float32', () => {
-      let t = backend.handle(x);
-      const rank = x.shape.length;
-      const mask = causal ? causalMask(x.shape[rank - 2]!, x.shape[rank - 1]!) : null;
-      if (mask) t = tf.where(mask, t, tf.fill(t.shape, Number.NEGATIVE_INFINITY));
-      const e = tf.exp(tf.sub(t, tf.max(t, -1, true)));
-      const p = tf.div(e, tf.sum(e, -1, true));
-      return mask ? tf.where(mask, p, tf.zerosLike(p)) : p;
-    }),
-};
+export const softmaxConfig = defineTfjsKernel(Softmax, ({ inputs: { x }, attrs: { causal }, backend }) =>
+  backend.run('float32', () => {
+    let t = backend.handle(x);
+    const rank = x.shape.length;
+    const mask = causal ? causalMask(x.shape[rank - 2]!, x.shape[rank - 1]!) : null;
+    if (mask) t = tf.where(mask, t, tf.fill(t.shape, Number.NEGATIVE_INFINITY));
+    const e = tf.exp(tf.sub(t, tf.max(t, -1, true)));
+    const p = tf.div(e, tf.sum(e, -1, true));
+    return mask ? tf.where(mask, p, tf.zerosLike(p)) : p;
+  }),
+);

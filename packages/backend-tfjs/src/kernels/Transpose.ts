@@ -1,9 +1,7 @@
-import type { KernelConfig, TransposeAttrs, TransposeInputs } from '@octet/core';
+import { Transpose } from '@octet/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TfjsBackend } from '../base.js';
+import { defineTfjsKernel } from '../base.js';
 
-export const transposeConfig: KernelConfig = {
-  kernelName: 'Transpose',
-  kernelFunc: ({ inputs: { x }, attrs: { perm }, backend }: { inputs: TransposeInputs; attrs: TransposeAttrs; backend: TfjsBackend }) =>
-    backend.run(x.dtype, () => tf.transpose(backend.handle(x), perm)),
-};
+export const transposeConfig = defineTfjsKernel(Transpose, ({ inputs: { x }, attrs: { perm }, backend }) =>
+  backend.run(x.dtype, () => tf.transpose(backend.handle(x), perm)),
+);

@@ -1,6 +1,6 @@
-import type { KernelConfig, UnaryAttrs, UnaryInputs } from '@octet/core';
+import { Unary, type UnaryAttrs } from '@octet/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TfjsBackend } from '../base.js';
+import { defineTfjsKernel } from '../base.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -30,8 +30,6 @@ const FUNCTIONS: Record<UnaryAttrs['op'], (x: tf.Tensor) => tf.Tensor> = {
   step: positive,
 };
 
-export const unaryConfig: KernelConfig = {
-  kernelName: 'Unary',
-  kernelFunc: ({ inputs: { x }, attrs: { op }, backend }: { inputs: UnaryInputs; attrs: UnaryAttrs; backend: TfjsBackend }) =>
-    backend.run('float32', () => FUNCTIONS[op](backend.handle(x))),
-};
+export const unaryConfig = defineTfjsKernel(Unary, ({ inputs: { x }, attrs: { op }, backend }) =>
+  backend.run('float32', () => FUNCTIONS[op](backend.handle(x))),
+);

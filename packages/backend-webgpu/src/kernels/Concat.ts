@@ -1,5 +1,5 @@
-import { type ConcatAttrs, type ConcatInputs, type KernelConfig, sizeOf, type TensorInfo } from '@octet/core';
-import type { WebGpuBackend } from '../base.js';
+import { Concat, sizeOf, type TensorInfo } from '@octet/core';
+import { defineWebGpuKernel, type WebGpuBackend } from '../base.js';
 import { movementGrid } from '../shaders/movement.wgsl.js';
 import { CONCAT_INPUTS_PER_PASS, concatProgram } from './Concat.wgsl.js';
 
@@ -32,8 +32,4 @@ function concat(xs: readonly TensorInfo[], axis: number, backend: WebGpuBackend)
   });
 }
 
-export const concatConfig: KernelConfig = {
-  kernelName: 'Concat',
-  kernelFunc: ({ inputs: { xs }, attrs: { axis }, backend }: { inputs: ConcatInputs; attrs: ConcatAttrs; backend: WebGpuBackend }) =>
-    concat(xs, axis, backend),
-};
+export const concatConfig = defineWebGpuKernel(Concat, ({ inputs: { xs }, attrs: { axis }, backend }) => concat(xs, axis, backend));

@@ -1,19 +1,16 @@
-import { type FillAttrs, type KernelConfig, sizeOf } from '@octet/core';
-import type { WebGpuBackend } from '../base.js';
+import { Fill, sizeOf } from '@octet/core';
+import { defineWebGpuKernel } from '../base.js';
 import { elementwiseGrid } from '../program.js';
 import { fillProgram } from './Fill.wgsl.js';
 
-export const fillConfig: KernelConfig = {
-  kernelName: 'Fill',
-  kernelFunc: ({ attrs: { shape, value, dtype }, backend }: { attrs: FillAttrs; backend: WebGpuBackend }) => {
-    const n = sizeOf(shape);
-    const word = dtype === 'int32' ? new Int32Array([value]) : new Float32Array([value]);
-    return backend.run({
-      program: fillProgram(),
-      inputs: [],
-      output: { shape: [...shape], dtype },
-      uniforms: [n, new Uint32Array(word.buffer)[0]!],
-      workgroups: elementwiseGrid(n),
-    });
-  },
-};
+export const fillConfig = defineWebGpuKernel(Fill, ({ attrs: { shape, value, dtype }, backend }) => {
+  const n = sizeOf(shape);
+  const word = dtype === 'int32' ? new Int32Array([value]) : new Float32Array([value]);
+  return backend.run({
+    program: fillProgram(),
+    inputs: [],
+    output: { shape: [...shape], dtype },
+    uniforms: [n, new Uint32Array(word.buffer)[0]!],
+    workgroups: elementwiseGrid(n),
+  });
+});

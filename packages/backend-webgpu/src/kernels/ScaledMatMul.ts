@@ -1,20 +1,11 @@
-import type { KernelConfig, ScaledMatMulAttrs, ScaledMatMulInputs } from '@octet/core';
-import { matMulGeometry } from '@octet/core';
-import type { WebGpuBackend } from '../base.js';
+import { matMulGeometry, ScaledMatMul } from '@octet/core';
+import { defineWebGpuKernel } from '../base.js';
 import { matMulUniforms, matMulWorkgroups } from '../shaders/tiled-matmul.wgsl.js';
 import { scaledMatMulProgram } from './ScaledMatMul.wgsl.js';
 
-export const scaledMatMulConfig: KernelConfig = {
-  kernelName: 'ScaledMatMul',
-  kernelFunc: ({
-    inputs: { a, b, aScale, bScale },
-    attrs: { aFormat, bFormat, transposeA, transposeB, alpha },
-    backend,
-  }: {
-    inputs: ScaledMatMulInputs;
-    attrs: ScaledMatMulAttrs;
-    backend: WebGpuBackend;
-  }) => {
+export const scaledMatMulConfig = defineWebGpuKernel(
+  ScaledMatMul,
+  ({ inputs: { a, b, aScale, bScale }, attrs: { aFormat, bFormat, transposeA, transposeB, alpha }, backend }) => {
     const g = matMulGeometry(a, b, transposeA, transposeB);
     return backend.run({
       program: scaledMatMulProgram(aFormat, bFormat, transposeA, transposeB),
@@ -24,4 +15,4 @@ export const scaledMatMulConfig: KernelConfig = {
       workgroups: matMulWorkgroups(g),
     });
   },
-};
+);

@@ -1,19 +1,16 @@
-import { type KernelConfig, type SliceAttrs, type SliceInputs, sizeOf } from '@octet/core';
-import type { WebGpuBackend } from '../base.js';
+import { Slice, sizeOf } from '@octet/core';
+import { defineWebGpuKernel } from '../base.js';
 import { movementGrid, stridesOf } from '../shaders/movement.wgsl.js';
 import { sliceProgram } from './Slice.wgsl.js';
 
-export const sliceConfig: KernelConfig = {
-  kernelName: 'Slice',
-  kernelFunc: ({ inputs: { x }, attrs: { begin, size }, backend }: { inputs: SliceInputs; attrs: SliceAttrs; backend: WebGpuBackend }) => {
-    const strides = stridesOf(x.shape);
-    const n = sizeOf(size);
-    return backend.run({
-      program: sliceProgram(size.length, x.dtype),
-      inputs: [x],
-      output: { shape: [...size], dtype: x.dtype },
-      uniforms: [n, ...size.flatMap((s, d) => [s, begin[d]!, strides[d]!])],
-      workgroups: movementGrid(x.dtype, n),
-    });
-  },
-};
+export const sliceConfig = defineWebGpuKernel(Slice, ({ inputs: { x }, attrs: { begin, size }, backend }) => {
+  const strides = stridesOf(x.shape);
+  const n = sizeOf(size);
+  return backend.run({
+    program: sliceProgram(size.length, x.dtype),
+    inputs: [x],
+    output: { shape: [...size], dtype: x.dtype },
+    uniforms: [n, ...size.flatMap((s, d) => [s, begin[d]!, strides[d]!])],
+    workgroups: movementGrid(x.dtype, n),
+  });
+});

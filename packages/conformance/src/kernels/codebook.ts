@@ -3,7 +3,7 @@
  * maps shaped like the optimizers' (a signed dynamic-exponent map of 256 entries, 4-bit maps of 16
  * and fewer entries), at every entry, every float32 midpoint and one f32 step either side of it.
  */
-import { op } from '@octet/core';
+import { MapDequantize, MapQuantize, op } from '@octet/core';
 import { type ConformanceContext, expectClose, expectSameOutputs } from '../harness.js';
 import { normal, ulpStep } from '../inputs.js';
 
@@ -62,7 +62,7 @@ export function defineCodebookCases(ctx: ConformanceContext): void {
     ['7-entry map, 8 bits', MAP_7, 8],
   ];
   for (const [name, map, bits] of cases) {
-    ctx.test(`MapQuantize, ${name}: exact at entries, midpoints and one step either side`, ['MapQuantize'], async () => {
+    ctx.test(`MapQuantize, ${name}: exact at entries, midpoints and one step either side`, [MapQuantize], async () => {
       const x = probeValues(map, map.length);
       const [actual] = await expectSameOutputs(
         ctx,
@@ -80,7 +80,7 @@ export function defineCodebookCases(ctx: ConformanceContext): void {
       );
     });
   }
-  ctx.test('MapQuantize, 4 bits: odd lengths and a 2-D input', ['MapQuantize'], async () => {
+  ctx.test('MapQuantize, 4 bits: odd lengths and a 2-D input', [MapQuantize], async () => {
     for (const shape of [[1], [3], [5, 3], [2, 8]]) {
       const x = normal(
         shape.reduce((p, d) => p * d, 1),
@@ -90,7 +90,7 @@ export function defineCodebookCases(ctx: ConformanceContext): void {
       await expectSameOutputs(ctx, () => op.mapQuantize(op.tensor(x, shape), op.tensor(MAP_16, [16]), 4), 'exact', `shape [${shape}]`);
     }
   });
-  ctx.test('MapDequantize, 8 bits: every code, on a full map and a short one (no entry: NaN)', ['MapDequantize'], async () => {
+  ctx.test('MapDequantize, 8 bits: every code, on a full map and a short one (no entry: NaN)', [MapDequantize], async () => {
     const codes = Uint8Array.from({ length: 256 }, (_, i) => i);
     for (const map of [MAP_256, MAP_7]) {
       const [actual] = await expectSameOutputs(
@@ -106,7 +106,7 @@ export function defineCodebookCases(ctx: ConformanceContext): void {
       );
     }
   });
-  ctx.test('MapDequantize, 4 bits: every byte, both nibbles, odd lengths', ['MapDequantize'], async () => {
+  ctx.test('MapDequantize, 4 bits: every byte, both nibbles, odd lengths', [MapDequantize], async () => {
     const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
     for (const map of [MAP_16, MAP_7]) {
       const [actual] = await expectSameOutputs(
@@ -126,7 +126,7 @@ export function defineCodebookCases(ctx: ConformanceContext): void {
   });
   ctx.test(
     'MapQuantize then MapDequantize on device-computed inputs (block-scaled, as the optimizers run)',
-    ['MapQuantize', 'MapDequantize'],
+    [MapQuantize, MapDequantize],
     async () => {
       // Each block's absmax is a power of two, so dividing by it is exact on every backend.
       const values = normal(4 * 64, 9, 0.2);

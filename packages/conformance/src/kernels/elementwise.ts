@@ -1,5 +1,5 @@
 /** Elementwise kernels: every Unary and Binary op (with broadcasting), Affine, GeluGrad, RoundTo. */
-import { type BinaryOp, op, type Tensor, type UnaryOp } from '@octet/core';
+import { Affine, Binary, type BinaryOp, GeluGrad, op, RoundTo, type Tensor, Unary, type UnaryOp } from '@octet/core';
 import { type ConformanceContext, ELEMENTWISE, expectSameOutputs } from '../harness.js';
 import { normal, uniform } from '../inputs.js';
 
@@ -57,18 +57,18 @@ function operands(op: BinaryOp, aShape: number[], bShape: number[], seed: number
 
 export function defineElementwiseCases(ctx: ConformanceContext): void {
   for (const [name, inputs] of Object.entries(UNARY_INPUTS) as [UnaryOp, () => Float32Array][]) {
-    ctx.test(`Unary ${name}`, ['Unary'], async () => {
+    ctx.test(`Unary ${name}`, [Unary], async () => {
       const values = inputs();
       await expectSameOutputs(ctx, () => unaryOp(name, op.tensor(values, [values.length])), ELEMENTWISE);
     });
   }
-  ctx.test('Unary on a rank-3 tensor and on a scalar', ['Unary'], async () => {
+  ctx.test('Unary on a rank-3 tensor and on a scalar', [Unary], async () => {
     const values = normal(24, 15);
     await expectSameOutputs(ctx, () => [op.tanh(op.tensor(values, [2, 3, 4])), op.exp(op.scalar(0.5))], ELEMENTWISE);
   });
 
   for (const name of BINARY_OPS) {
-    ctx.test(`Binary ${name} with broadcasting`, ['Binary'], async () => {
+    ctx.test(`Binary ${name} with broadcasting`, [Binary], async () => {
       let seed = 20;
       for (const [aShape, bShape] of BROADCASTS) {
         const [a, b] = operands(name, aShape, bShape, seed++);
@@ -82,7 +82,7 @@ export function defineElementwiseCases(ctx: ConformanceContext): void {
     });
   }
 
-  ctx.test('Affine', ['Affine'], async () => {
+  ctx.test('Affine', [Affine], async () => {
     const values = normal(50, 30, 5);
     await expectSameOutputs(
       ctx,
@@ -91,14 +91,14 @@ export function defineElementwiseCases(ctx: ConformanceContext): void {
     );
   });
 
-  ctx.test('GeluGrad', ['GeluGrad'], async () => {
+  ctx.test('GeluGrad', [GeluGrad], async () => {
     const x = Float32Array.from([...normal(45, 31, 3), 0, 6, -6, 10, -10]);
     const dy = normal(50, 32);
     await expectSameOutputs(ctx, () => op.geluGrad(op.tensor(dy, [5, 10]), op.tensor(x, [5, 10])), ELEMENTWISE);
   });
 
   for (const format of ['bf16', 'f16'] as const) {
-    ctx.test(`RoundTo ${format}: ties to even, overflow, subnormals, NaN and inf (exact)`, ['RoundTo'], async () => {
+    ctx.test(`RoundTo ${format}: ties to even, overflow, subnormals, NaN and inf (exact)`, [RoundTo], async () => {
       const ties =
         format === 'bf16'
           ? [1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20, 3.3961e38, 3.4e38]

@@ -1,5 +1,5 @@
 /** FP8 kernels: Quantize and Dequantize bit-exact for every format, and ScaleFromAmax. */
-import { FP8_FORMATS, type Fp8Format, fp8, op } from '@octet/core';
+import { Dequantize, FP8_FORMATS, type Fp8Format, fp8, op, Quantize, ScaleFromAmax } from '@octet/core';
 import { expect } from 'vitest';
 import { type ConformanceContext, ELEMENTWISE, expectClose, expectSameOutputs } from '../harness.js';
 import { normal, ulpStep } from '../inputs.js';
@@ -42,7 +42,7 @@ export function defineFp8Cases(ctx: ConformanceContext): void {
     for (const saturate of [true, false]) {
       for (const scale of [1, 0.375]) {
         const title = `Quantize ${format} ${saturate ? 'saturating' : 'non-saturating'}, scale ${scale}: bit-exact on edge values`;
-        ctx.test(title, ['Quantize'], async () => {
+        ctx.test(title, [Quantize], async () => {
           const values = edgeValues(format);
           const [actual] = await expectSameOutputs(
             ctx,
@@ -54,7 +54,7 @@ export function defineFp8Cases(ctx: ConformanceContext): void {
         });
       }
     }
-    ctx.test(`Quantize ${format}: odd lengths and a 2-D shape`, ['Quantize'], async () => {
+    ctx.test(`Quantize ${format}: odd lengths and a 2-D shape`, [Quantize], async () => {
       for (const shape of [[1], [3], [5], [3, 7]]) {
         const values = normal(
           shape.reduce((p, d) => p * d, 1),
@@ -64,17 +64,17 @@ export function defineFp8Cases(ctx: ConformanceContext): void {
         await expectSameOutputs(ctx, () => op.quantizeTensor(op.tensor(values, shape), op.scalar(8), format), 'exact', `shape [${shape}]`);
       }
     });
-    ctx.test(`Dequantize ${format}: all 256 codes, bit-exact with scale 1`, ['Dequantize'], async () => {
+    ctx.test(`Dequantize ${format}: all 256 codes, bit-exact with scale 1`, [Dequantize], async () => {
       const codes = new Uint8Array(256).map((_, i) => i);
       const [actual] = await expectSameOutputs(ctx, () => op.dequantizeTensor(op.tensor(codes, [16, 16]), op.scalar(1), format), 'exact');
       expectClose(actual!, fp8.decode(codes, format), 'exact', "core's fp8.decode");
     });
-    ctx.test(`Dequantize ${format}: all 256 codes, scale 0.3 (up to the f32 division)`, ['Dequantize'], async () => {
+    ctx.test(`Dequantize ${format}: all 256 codes, scale 0.3 (up to the f32 division)`, [Dequantize], async () => {
       const codes = new Uint8Array(255).map((_, i) => i + 1);
       await expectSameOutputs(ctx, () => op.dequantizeTensor(op.tensor(codes, [255]), op.scalar(0.3), format), ELEMENTWISE);
     });
   }
-  ctx.test('Quantize then Dequantize round-trips the FP8 grid', ['Quantize', 'Dequantize'], async () => {
+  ctx.test('Quantize then Dequantize round-trips the FP8 grid', [Quantize, Dequantize], async () => {
     const values = fp8.decode(
       new Uint8Array(127).map((_, i) => i),
       'e4m3fn',
@@ -95,7 +95,7 @@ export function defineFp8Cases(ctx: ConformanceContext): void {
     ['tiny (scale overflows f32)', [1e-38, 1e-39]],
     ['one entry', [0.01]],
   ];
-  ctx.test('ScaleFromAmax: max / most_recent, margins, power of two, zero / inf / NaN amax', ['ScaleFromAmax'], async () => {
+  ctx.test('ScaleFromAmax: max / most_recent, margins, power of two, zero / inf / NaN amax', [ScaleFromAmax], async () => {
     for (const [name, history] of histories) {
       for (const reduce of ['max', 'most_recent'] as const) {
         for (const margin of [0, 2]) {
@@ -116,7 +116,7 @@ export function defineFp8Cases(ctx: ConformanceContext): void {
     }
   });
 
-  ctx.test('Quantize of a scale computed on the device (ScaleFromAmax → Quantize)', ['ScaleFromAmax', 'Quantize'], async () => {
+  ctx.test('Quantize of a scale computed on the device (ScaleFromAmax → Quantize)', [ScaleFromAmax, Quantize], async () => {
     const values = normal(100, 5, 30);
     await expectSameOutputs(
       ctx,

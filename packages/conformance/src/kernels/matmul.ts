@@ -1,5 +1,5 @@
 /** MatMul and ScaledMatMul on shapes that are multiples of no tile, with transposes, batches and shared operands. */
-import { type Fp8Format, fp8, op } from '@octet/core';
+import { type Fp8Format, fp8, MatMul, op, ScaledMatMul } from '@octet/core';
 import { type ConformanceContext, expectSameOutputs, REDUCTION } from '../harness.js';
 import { normal, sizeOfShape } from '../inputs.js';
 
@@ -40,7 +40,7 @@ function layouts(M: number, K: number, N: number): Layout[] {
 
 export function defineMatMulCases(ctx: ConformanceContext): void {
   for (const [M, K, N] of SIZES) {
-    ctx.test(`MatMul ${M}×${K}×${N}: transposes, batches, shared operands`, ['MatMul'], async () => {
+    ctx.test(`MatMul ${M}×${K}×${N}: transposes, batches, shared operands`, [MatMul], async () => {
       for (const l of layouts(M, K, N)) {
         const a = normal(sizeOfShape(l.aShape), M + K, 1);
         const b = normal(sizeOfShape(l.bShape), N + K + 1, 1);
@@ -61,7 +61,7 @@ export function defineMatMulCases(ctx: ConformanceContext): void {
     ['e5m2fnuz', 'e4m3fnuz'],
   ];
   for (const [M, K, N] of SIZES) {
-    ctx.test(`ScaledMatMul ${M}×${K}×${N}: format pairs, transposes, batches, shared operands`, ['ScaledMatMul'], async () => {
+    ctx.test(`ScaledMatMul ${M}×${K}×${N}: format pairs, transposes, batches, shared operands`, [ScaledMatMul], async () => {
       let pair = 0;
       for (const l of layouts(M, K, N)) {
         const [aFormat, bFormat] = formatPairs[pair++ % formatPairs.length]!;

@@ -1,5 +1,5 @@
 /** Reductions and fused NN kernels: Reduce, Softmax, SoftmaxCrossEntropy, Rope. */
-import { ENGINE, op, type ReduceOp, type Tensor } from '@octet/core';
+import { Concat, ENGINE, op, Reduce, type ReduceOp, Rope, Slice, Softmax, SoftmaxCrossEntropy, type Tensor } from '@octet/core';
 import { type ConformanceContext, expectClose, expectSameOutputs, REDUCTION, runOn } from '../harness.js';
 import { integers, normal, sizeOfShape } from '../inputs.js';
 
@@ -21,16 +21,16 @@ const AXIS_SETS: [number[], number[][]][] = [
 ];
 
 function reduce(x: Tensor, reduceOp: ReduceOp, axes: number[], keepDims: boolean): Tensor {
-  return ENGINE.runKernel('Reduce', { x }, { op: reduceOp, axes, keepDims });
+  return ENGINE.runKernel(Reduce, { x }, { op: reduceOp, axes, keepDims });
 }
 
 function rope(x: Tensor, base: number, offset: number | number[], inverse: boolean): Tensor {
-  return ENGINE.runKernel('Rope', { x }, { base, offset, inverse });
+  return ENGINE.runKernel(Rope, { x }, { base, offset, inverse });
 }
 
 export function defineReductionCases(ctx: ConformanceContext): void {
   for (const reduceOp of ['sum', 'max', 'amax'] as const) {
-    ctx.test(`Reduce ${reduceOp} over several axis sets, with and without keepDims`, ['Reduce'], async () => {
+    ctx.test(`Reduce ${reduceOp} over several axis sets, with and without keepDims`, [Reduce], async () => {
       for (const [shape, axisSets] of AXIS_SETS) {
         const values = normal(sizeOfShape(shape), shape.length, 3);
         for (const axes of axisSets) {
@@ -46,7 +46,7 @@ export function defineReductionCases(ctx: ConformanceContext): void {
       }
     });
   }
-  ctx.test('Reduce max and amax propagate NaN; amax of -inf is inf', ['Reduce'], async () => {
+  ctx.test('Reduce max and amax propagate NaN; amax of -inf is inf', [Reduce], async () => {
     const values = Float32Array.from([1, Number.NaN, -3, 2, -Infinity, 0.5, -7, 4]);
     await expectSameOutputs(
       ctx,
@@ -55,7 +55,7 @@ export function defineReductionCases(ctx: ConformanceContext): void {
     );
   });
 
-  ctx.test('Softmax over the last axis (not causal), including large logits and width 1', ['Softmax'], async () => {
+  ctx.test('Softmax over the last axis (not causal), including large logits and width 1', [Softmax], async () => {
     for (const [shape, std] of [
       [[3, 5], 1],
       [[2, 3, 7], 30],
@@ -67,7 +67,7 @@ export function defineReductionCases(ctx: ConformanceContext): void {
     }
   });
 
-  ctx.test('Softmax causal, Tq = Tk and Tq < Tk', ['Softmax'], async () => {
+  ctx.test('Softmax causal, Tq = Tk and Tq < Tk', [Softmax], async () => {
     for (const shape of [
       [2, 4, 4],
       [2, 3, 7],
@@ -79,7 +79,7 @@ export function defineReductionCases(ctx: ConformanceContext): void {
     }
   });
 
-  ctx.test('SoftmaxCrossEntropy on small and wide rows', ['SoftmaxCrossEntropy'], async () => {
+  ctx.test('SoftmaxCrossEntropy on small and wide rows', [SoftmaxCrossEntropy], async () => {
     for (const [rows, vocab, std] of [
       [5, 11, 1],
       [3, 300, 8],
@@ -96,7 +96,7 @@ export function defineReductionCases(ctx: ConformanceContext): void {
     }
   });
 
-  ctx.test('Rope with one offset per batch entry equals each entry rotated with its own offset', ['Rope', 'Slice', 'Concat'], async () => {
+  ctx.test('Rope with one offset per batch entry equals each entry rotated with its own offset', [Rope, Slice, Concat], async () => {
     const shape = [3, 2, 2, 8];
     const offsets = [4, 0, 17];
     const values = normal(sizeOfShape(shape), 95, 2);
@@ -114,7 +114,7 @@ export function defineReductionCases(ctx: ConformanceContext): void {
     expectClose(batched!, separate!, 'exact', 'per-entry offsets');
   });
 
-  ctx.test('Rope with offsets (one, or one per batch entry), bases and the inverse rotation', ['Rope'], async () => {
+  ctx.test('Rope with offsets (one, or one per batch entry), bases and the inverse rotation', [Rope], async () => {
     for (const [shape, base, offset, inverse] of [
       [[1, 2, 3, 4], 10000, 0, false],
       [[2, 3, 5, 8], 10000, 7, false],
