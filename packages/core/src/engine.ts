@@ -7,7 +7,7 @@ import { BYTES_PER_ELEMENT, sizeOf } from './backend.js';
 import { check } from './errors.js';
 import type { KernelInputs as ContractInputs, KernelAttrs, KernelName, NoAttrs } from './kernel-names.js';
 import * as K from './kernel-names.js';
-import { type GradientConfig, type KernelInputs, Tape, type TapeNode } from './tape.js';
+import { type BackpropOps, flattenInputs, type GradientConfig, type KernelInputs, Tape } from './tape.js';
 import { Tensor, type Variable } from './tensor.js';
 
 export type { GradFunc, KernelInputs } from './tape.js';
@@ -270,6 +270,13 @@ class Engine {
     tape.record({ inputs: flattenInputs(inputs), outputId: output.id, saved, backward });
   }
 
+  /** What a tape's backward pass asks of the engine. */
+  private readonly backpropOps: BackpropOps = {
+    tidy: (fn) => this.tidy(fn),
+    add: (a, b) => this.runKernel(K.Binary, { a, b }, { op: 'add' }),
+    zeros: (shape) => this.runKernel(K.Fill, {}, { shape: [...shape], value: 0, dtype: 'float32' }),
+  };
+
   /** Whether a `valueAndGrads` is recording the ops that run. */
   get recording(): boolean {
     return this.tape !== null;
@@ -329,7 +336,7 @@ class Engine {
       this.taped(f, xs, (tape, value) => {
         check(value.size === 1, 'valueAndGrads: f()', `a tensor of shape [${value.shape.join(', ')}]`, 'a scalar (one element)');
         const one = this.runKernel(K.Fill, {}, { shape: [...value.shape], value: 1, dtype: 'float32' });
-        return { value, grads: this.backprop(tape, value, xs, one) };
+        return { value, grads: tape.backprop(value, xs, one, this.backpropOps) };
       }),
     );
   }
@@ -340,7 +347,7 @@ class Engine {
    */
   recomputeGradients(f: () => Tensor, xs: readonly Tensor[], dy: Tensor): Tensor[] {
     // A view: the inner backward may free its seed, and the outer one may still hold dy.
-    return this.taped(f, xs, (tape, output) => this.backprop(tape, output, xs, this.view(dy, dy.shape)));
+    return this.taped(f, xs, (tape, output) => tape.backprop(output, xs, this.view(dy, dy.shape), this.backpropOps));
   }
 
   /** Runs `f` on a fresh tape tracking `xs`, then `then`; the tape's saved tensors are released however it ends. */
@@ -360,50 +367,6 @@ class Engine {
       tape.releaseAll();
     }
   }
-
-  private backprop(tape: Tape, output: Tensor, xs: readonly Tensor[], seed: Tensor): Tensor[] {
-    const wanted = new Set(xs.map((x) => x.id));
-    const gradOf = new Map<number, Tensor>();
-    gradOf.set(output.id, seed);
-    for (let n = tape.nodes.length - 1; n >= 0; n--) {
-      const node: TapeNode = tape.nodes[n]!;
-      const dy = gradOf.get(node.outputId);
-      if (!dy) {
-        Tape.release(node);
-        continue;
-      }
-      // Backward's temporaries go with its scope; its saved tensors as soon as it has run.
-      const inputGrads = this.tidy(() => node.backward(dy));
-      Tape.release(node);
-      // Gradient tensors can be shared (add passes dy to both inputs), so free only what no entry still holds.
-      const released: Tensor[] = [];
-      if (!wanted.has(node.outputId)) {
-        gradOf.delete(node.outputId);
-        released.push(dy);
-      }
-      node.inputs.forEach((input, i) => {
-        const grad = inputGrads[i];
-        if (!grad || !tape.tracked.has(input.id)) return;
-        const previous = gradOf.get(input.id);
-        if (previous) {
-          gradOf.set(input.id, this.runKernel(K.Binary, { a: previous, b: grad }, { op: 'add' }));
-          released.push(previous, grad);
-        } else gradOf.set(input.id, grad);
-      });
-      const held = new Set(gradOf.values());
-      for (const t of new Set(released)) if (!held.has(t)) t.dispose();
-    }
-    return xs.map((x) => gradOf.get(x.id) ?? this.runKernel(K.Fill, {}, { shape: [...x.shape], value: 0, dtype: 'float32' }));
-  }
-}
-
-function flattenInputs(inputs: KernelInputs): Tensor[] {
-  const flat: Tensor[] = [];
-  for (const value of Object.values(inputs)) {
-    if (Array.isArray(value)) flat.push(...value);
-    else flat.push(value);
-  }
-  return flat;
 }
 
 function collectTensors(value: unknown, into: Set<Tensor>): void {

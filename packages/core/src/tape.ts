@@ -41,6 +41,13 @@ export interface TapeNode {
   backward: (dy: Tensor) => (Tensor | null)[];
 }
 
+/** What a backward pass asks of the engine. */
+export interface BackpropOps {
+  tidy<T>(fn: () => T): T;
+  add(a: Tensor, b: Tensor): Tensor;
+  zeros(shape: readonly number[]): Tensor;
+}
+
 export class Tape {
   readonly nodes: TapeNode[] = [];
   /** Ids of tensors whose gradient is wanted or that depend on one. */
@@ -69,4 +76,54 @@ export class Tape {
   releaseAll(): void {
     for (const node of this.nodes) Tape.release(node);
   }
+
+  /**
+   * Sends `seed` (the gradient of `output`) back through the recorded nodes, last first, and returns
+   * the gradient of each of `xs` (zeros where none flows). Each node's backward runs in a scope of
+   * its own, its saved tensors are released as soon as it has run, and a gradient is freed once it
+   * has been passed on or added into another.
+   */
+  backprop(output: Tensor, xs: readonly Tensor[], seed: Tensor, ops: BackpropOps): Tensor[] {
+    const wanted = new Set(xs.map((x) => x.id));
+    const gradOf = new Map<number, Tensor>();
+    gradOf.set(output.id, seed);
+    for (let n = this.nodes.length - 1; n >= 0; n--) {
+      const node = this.nodes[n]!;
+      const dy = gradOf.get(node.outputId);
+      if (!dy) {
+        Tape.release(node);
+        continue;
+      }
+      const inputGrads = ops.tidy(() => node.backward(dy));
+      Tape.release(node);
+      // Gradient tensors can be shared (add passes dy to both inputs), so free only what no entry still holds.
+      const released: Tensor[] = [];
+      if (!wanted.has(node.outputId)) {
+        gradOf.delete(node.outputId);
+        released.push(dy);
+      }
+      node.inputs.forEach((input, i) => {
+        const grad = inputGrads[i];
+        if (!grad || !this.tracked.has(input.id)) return;
+        const previous = gradOf.get(input.id);
+        if (previous) {
+          gradOf.set(input.id, ops.add(previous, grad));
+          released.push(previous, grad);
+        } else gradOf.set(input.id, grad);
+      });
+      const held = new Set(gradOf.values());
+      for (const t of new Set(released)) if (!held.has(t)) t.dispose();
+    }
+    return xs.map((x) => gradOf.get(x.id) ?? ops.zeros(x.shape));
+  }
+}
+
+/** The tensors of a kernel's inputs, in order (array inputs spread). */
+export function flattenInputs(inputs: KernelInputs): Tensor[] {
+  const flat: Tensor[] = [];
+  for (const value of Object.values(inputs)) {
+    if (Array.isArray(value)) flat.push(...value);
+    else flat.push(value);
+  }
+  return flat;
 }
