@@ -2,9 +2,11 @@
 import type { KernelConfig } from '@octet/core';
 import { affineConfig as fastAffineConfig } from './fast/Affine.js';
 import { binaryConfig as fastBinaryConfig } from './fast/Binary.js';
+import { dequantizeConfig as fastDequantizeConfig } from './fast/Dequantize.js';
 import { mapQuantizeConfig as fastMapQuantizeConfig } from './fast/MapQuantize.js';
 import { matMulConfig as fastMatMulConfig } from './fast/MatMul.js';
 import { quantizeConfig as fastQuantizeConfig } from './fast/Quantize.js';
+import { reduceConfig as fastReduceConfig } from './fast/Reduce.js';
 import { scaledMatMulConfig as fastScaledMatMulConfig } from './fast/ScaledMatMul.js';
 import { softmaxConfig as fastSoftmaxConfig } from './fast/Softmax.js';
 import { softmaxCrossEntropyConfig as fastSoftmaxCrossEntropyConfig } from './fast/SoftmaxCrossEntropy.js';
@@ -71,6 +73,8 @@ const FAST_KERNELS: readonly KernelConfig[] = [
   fastMatMulConfig,
   fastScaledMatMulConfig,
   fastQuantizeConfig,
+  fastDequantizeConfig,
+  fastReduceConfig,
   fastBinaryConfig,
   fastUnaryConfig,
   fastGeluGradConfig,
