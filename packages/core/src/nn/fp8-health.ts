@@ -36,12 +36,33 @@ export function fp8OperandStats(x: Tensor, scale: Tensor, q: Tensor, format: Fp8
   const s = op.reshape(scale, [1]);
   const amax = op.reshape(op.amax(x), [1]);
   // step(t) is 1 where t > 0: |x·scale| − max > 0 marks a saturated element.
-  const saturated = op.reshape(op.mean(op.step(op.addScalar(op.abs(op.mul(x, s)), -max))), [1]);
-  const nonzero = op.step(op.abs(x));
-  const zeroCode = op.affine(op.step(op.abs(op.dequantizeTensor(q, s, format))), -1, 1);
-  const flushedCount = op.sum(op.mul(nonzero, zeroCode));
+  const saturated = op.reshape(
+    pipe(
+      op.mul(x, s),
+      op.abs,
+      (t) => op.addScalar(t, -max),
+      op.step,
+      (t) => op.mean(t),
+    ),
+    [1],
+  );
+  const nonzero = pipe(op.abs(x), op.step);
+  const zeroCode = pipe(op.dequantizeTensor(q, s, format), op.abs, op.step, (t) => op.affine(t, -1, 1));
+  const flushedCount = pipe(op.mul(nonzero, zeroCode), (t) => op.sum(t));
   const flushed = op.reshape(op.div(flushedCount, op.maximum(op.sum(nonzero), op.scalar(1))), [1]);
+  for (const t of [nonzero, zeroCode]) t.dispose();
   return op.concat([amax, s, saturated, flushed], 0);
+}
+
+/** `steps` applied in turn, each intermediate freed once the next is made: a chain over x-sized tensors holds two at a time. */
+function pipe(first: Tensor, ...steps: ((t: Tensor) => Tensor)[]): Tensor {
+  let current = first;
+  for (const step of steps) {
+    const next = step(current);
+    current.dispose();
+    current = next;
+  }
+  return current;
 }
 
 /**
