@@ -1,17 +1,5 @@
 import { createCpuBackend } from '@octet/backend-cpu';
-import {
-  emitLinear,
-  emitRmsNorm,
-  type GraphEmitter,
-  Linear,
-  Module,
-  memory,
-  op,
-  RMSNorm,
-  recipeByName,
-  setBackend,
-  tidy,
-} from '@octet/core';
+import { type GraphEmitter, Linear, Module, memory, op, RMSNorm, recipeByName, setBackend, tidy } from '@octet/core';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +8,7 @@ import { exportToOnnx, ONNX_OPSET, type OnnxGraphSource } from '../src/index.js'
 const { onnx } = onnxProto;
 beforeAll(() => setBackend(createCpuBackend({ threads: 1 })));
 
-/** norm → Linear, a module that writes its own graph through core's emitters. */
+/** norm → Linear, a module that writes its own graph through its modules' `emit`. */
 class NormLinear extends Module implements OnnxGraphSource {
   readonly norm: RMSNorm;
   readonly linear: Linear;
@@ -35,7 +23,7 @@ class NormLinear extends Module implements OnnxGraphSource {
 
   emitGraph(g: GraphEmitter): { name: string } {
     const x = g.input('x', 'float', ['rows', 16]);
-    g.node('Identity', [emitLinear(g, this.linear, emitRmsNorm(g, this.norm, x))], {}, 'y');
+    g.node('Identity', [this.linear.emit(g, this.norm.emit(g, x))], {}, 'y');
     g.output('y', 'float', ['rows', 8]);
     return { name: 'norm-linear' };
   }

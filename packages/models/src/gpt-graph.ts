@@ -1,6 +1,6 @@
 /**
  * A Gpt's forward as an ONNX graph, written by its own modules (Block.emit, CausalSelfAttention.emit
- * and the leaf emitters beside Linear, RMSNorm, Mlp and Embedding); this file adds only what
+ * and the `emit` beside the `apply` of Linear, RMSNorm, Mlp and Embedding); this file adds only what
  * serving needs around them: the inputs and outputs, and the KV cache's layout.
  *
  * With `kvCache`, every layer has `past_key_values.<l>.key|value` inputs (B, H, P, D) and
@@ -9,7 +9,7 @@
  * token's position, so sequences of different lengths decode together left-padded. Without it,
  * the only input is `input_ids` and positions start at 0.
  */
-import { type CausalSelfAttention, emitEmbedding, emitLinear, emitRmsNorm, type GraphAttentionCache, type GraphEmitter } from '@octet/core';
+import type { CausalSelfAttention, GraphAttentionCache, GraphEmitter } from '@octet/core';
 import type { Gpt } from './gpt.js';
 
 const BOOL = 9;
@@ -73,11 +73,11 @@ export function emitGptGraph(model: Gpt, g: GraphEmitter, { kvCache }: { kvCache
   });
 
   // The embedding and head kept as a checkpoint keeps them: bf16 unless the model is f32.
-  let h = emitEmbedding(g, model.embedding, ids, model.recipe.precision === 'f32' ? 'f32' : 'bf16'); // (B, T, C)
+  let h = model.embedding.emit(g, ids, model.recipe.precision === 'f32' ? 'f32' : 'bf16'); // (B, T, C)
   model.blocks.forEach((block, l) => {
     h = block.emit(g, h, cacheOf(l));
   });
-  g.node('Identity', [emitLinear(g, model.head, emitRmsNorm(g, model.finalNorm, h))], {}, 'logits');
+  g.node('Identity', [model.head.emit(g, model.finalNorm.emit(g, h))], {}, 'logits');
   g.output('logits', 'float', [batch, 'sequence', V]);
   return { name: 'octet-gpt', docString: `octet GPT (${recipe}, ${layers} layers, dim ${C})` };
 }

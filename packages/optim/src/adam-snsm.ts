@@ -13,9 +13,11 @@
  * with r = C/4 about 1/32 of AdamW's 8·R·C.
  */
 import { check, op, Random, type Tensor, tidy, type Variable } from '@octet/core';
+import { AdamFamilyBase, type AdamFamilyOptions } from './adam-family.js';
 import { adamDirection, correction, decayed } from './adam-math.js';
 import { sliceNorms, topIndices, topSingularSubspace, uniformIndices } from './adam-snsm-projection.js';
-import { AdamFamilyBase, type AdamFamilyOptions, checkInteger, type StateScalar } from './optimizer.js';
+import type { StateScalar } from './optimizer.js';
+import { checkInteger } from './option-checks.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
 export type SubspaceProjection = 'svd' | 'rows' | 'random';

@@ -11,7 +11,8 @@ import { rank1Codec } from './adamw-4bit-codec.js';
 import { blockwiseCodec } from './adamw-8bit-codec.js';
 import { DYNAMIC_MAP_SIGNED_4BIT, LINEAR_MAP_4BIT, SIGNED_LINEAR_MAP_4BIT } from './codebooks.js';
 import { CompressedAdamW, type CompressedAdamWOptions } from './compressed-adamw.js';
-import { checkInteger, type StateScalar } from './optimizer.js';
+import type { StateScalar } from './optimizer.js';
+import { checkInteger } from './option-checks.js';
 import type { ParamGroup } from './param-groups.js';
 
 /**

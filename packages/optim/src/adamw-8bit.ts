@@ -8,7 +8,8 @@ import type { Variable } from '@octet/core';
 import { blockwiseCodec } from './adamw-8bit-codec.js';
 import { DYNAMIC_MAP_SIGNED_8BIT, DYNAMIC_MAP_UNSIGNED_8BIT } from './codebooks.js';
 import { CompressedAdamW, type CompressedAdamWOptions } from './compressed-adamw.js';
-import { checkInteger, type StateScalar } from './optimizer.js';
+import type { StateScalar } from './optimizer.js';
+import { checkInteger } from './option-checks.js';
 import type { ParamGroup } from './param-groups.js';
 
 export interface AdamW8bitOptions extends CompressedAdamWOptions {

@@ -7,7 +7,8 @@
 import type { Variable } from '@octet/core';
 import { fp8GroupCodec } from './adamw-fp8-codec.js';
 import { CompressedAdamW, type CompressedAdamWOptions } from './compressed-adamw.js';
-import { checkInteger, type StateScalar } from './optimizer.js';
+import type { StateScalar } from './optimizer.js';
+import { checkInteger } from './option-checks.js';
 import type { ParamGroup } from './param-groups.js';
 
 export interface AdamWFp8Options extends CompressedAdamWOptions {

@@ -3,7 +3,7 @@
  * is measured against. The update runs as kernels on the parameters' backend.
  */
 import type { Tensor, Variable } from '@octet/core';
-import { AdamFamilyBase, type AdamFamilyOptions } from './optimizer.js';
+import { AdamFamilyBase, type AdamFamilyOptions } from './adam-family.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
 export type AdamWOptions = AdamFamilyOptions;

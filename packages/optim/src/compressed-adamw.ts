@@ -7,8 +7,8 @@
  * backend that holds the parameters, a GPU's included, and nothing is read back to the host.
  */
 import { keep, op, type Tensor, tidy, type Variable } from '@octet/core';
+import { AdamFamilyBase, type AdamFamilyOptions } from './adam-family.js';
 import { adamDirection, adamMoments, correction, decayed } from './adam-math.js';
-import { AdamFamilyBase, type AdamFamilyOptions } from './optimizer.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
 /** How one moment tensor is held: its state tensors, and the kernels that encode and decode them. */

@@ -1,5 +1,6 @@
 /** Optimizers by name, for command lines and configs (`octet-train --optimizer adamw8bit`). */
 import { check, type Variable } from '@octet/core';
+import type { AdamFamilyOptions } from './adam-family.js';
 import { AdamSNSM } from './adam-snsm.js';
 import { AdamW } from './adamw.js';
 import { AdamW4bit } from './adamw-4bit.js';
@@ -7,7 +8,7 @@ import { AdamW8bit } from './adamw-8bit.js';
 import { AdamWFp8 } from './adamw-fp8.js';
 import { Grass } from './grass.js';
 import { MicroAdam } from './micro-adam.js';
-import type { AdamFamilyOptions, Optimizer } from './optimizer.js';
+import type { Optimizer } from './optimizer.js';
 import type { ParamGroup } from './param-groups.js';
 
 /** The Adam-family optimizers selectable by name; each takes AdamW's options (lr, betas, eps, weightDecay). */

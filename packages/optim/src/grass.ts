@@ -8,9 +8,11 @@
  * State of an (R × C) weight: 8·r·C bytes of moments plus 8·r for the rows and their weights.
  */
 import { check, op, Random, type Tensor, tidy, type Variable } from '@octet/core';
+import { AdamFamilyBase, type AdamFamilyOptions } from './adam-family.js';
 import { adamDirection, adamMoments, correction, decayed } from './adam-math.js';
 import { type RowSelection, selectRows } from './grass-projection.js';
-import { AdamFamilyBase, type AdamFamilyOptions, checkInteger, type StateScalar } from './optimizer.js';
+import type { StateScalar } from './optimizer.js';
+import { checkInteger } from './option-checks.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
 export interface GrassOptions extends AdamFamilyOptions {

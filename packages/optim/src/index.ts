@@ -1,3 +1,4 @@
+export { AdamFamilyBase, type AdamFamilyOptions } from './adam-family.js';
 export { AdamSNSM, type AdamSNSMOptions, type SubspaceProjection } from './adam-snsm.js';
 export { AdamW, type AdamWOptions } from './adamw.js';
 export { AdamW4bit, type AdamW4bitOptions, type FirstMoment4bit } from './adamw-4bit.js';
@@ -22,15 +23,7 @@ export { createOptimizer, OPTIMIZER_NAMES, type OptimizerName } from './factory.
 export { Grass, type GrassOptions } from './grass.js';
 export type { RowSelection } from './grass-projection.js';
 export { MicroAdam, type MicroAdamOptions } from './micro-adam.js';
-export {
-  AdamFamilyBase,
-  type AdamFamilyOptions,
-  type HostValues,
-  type Optimizer,
-  OptimizerBase,
-  type OptimizerState,
-  type StateScalar,
-} from './optimizer.js';
+export { type HostValues, type Optimizer, OptimizerBase, type OptimizerState, type StateScalar } from './optimizer.js';
 export { type ParamGroup, type ResolvedGroup, resolveGroups } from './param-groups.js';
 export { warmupCosine } from './schedule.js';
 export { SGD, type SGDOptions } from './sgd.js';

@@ -10,6 +10,7 @@
  * State ≈ 0.5 (error) + m·density·4 (window) bytes per parameter: ≈ 0.9 B/param by default.
  */
 import { check, op, type Tensor, tidy, type Variable } from '@octet/core';
+import { AdamFamilyBase, type AdamFamilyOptions } from './adam-family.js';
 import { decayed } from './adam-math.js';
 import {
   bytesToUint16,
@@ -24,7 +25,8 @@ import {
   uint16ToBytes,
   windowMoments,
 } from './micro-adam-codec.js';
-import { AdamFamilyBase, type AdamFamilyOptions, checkInteger, type HostValues, type StateScalar } from './optimizer.js';
+import type { HostValues, StateScalar } from './optimizer.js';
+import { checkInteger } from './option-checks.js';
 import type { ParamGroup, ResolvedGroup } from './param-groups.js';
 
 export interface MicroAdamOptions extends AdamFamilyOptions {

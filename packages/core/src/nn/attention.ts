@@ -4,7 +4,6 @@ import type { Recipe } from '../recipes/recipes.js';
 import type { Tensor } from '../tensor.js';
 import { causalAttention } from './causal-attention.js';
 import type { GraphEmitter } from './graph.js';
-import { emitLinear } from './graph-emit.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
@@ -105,8 +104,8 @@ export class CausalSelfAttention extends Module {
 
   /** `apply` as graph nodes: x (B, T, C) → (B, T, C), the cache placing the new positions. */
   emit(g: GraphEmitter, x: string, cache: GraphAttentionCache): string {
-    const [q, k, v] = [this.q, this.k, this.v].map((linear) => emitLinear(g, linear, x)) as [string, string, string];
-    return emitLinear(g, this.out, cache.attend(g, this, q, k, v));
+    const [q, k, v] = [this.q, this.k, this.v].map((linear) => linear.emit(g, x)) as [string, string, string];
+    return this.out.emit(g, cache.attend(g, this, q, k, v));
   }
 
   /** `splitHeads` as graph nodes: (B, T, C) → (B, H, T, D). */

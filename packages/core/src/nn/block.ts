@@ -3,8 +3,7 @@ import * as op from '../ops/ops.js';
 import type { Recipe } from '../recipes/recipes.js';
 import type { Tensor } from '../tensor.js';
 import { type AttentionCache, CausalSelfAttention, type GraphAttentionCache } from './attention.js';
-import type { GraphEmitter } from './graph.js';
-import { emitMlp, emitRmsNorm } from './graph-emit.js';
+import { type GraphEmitter, scaled } from './graph.js';
 import { Mlp } from './mlp.js';
 import { Module } from './module.js';
 import { RMSNorm } from './norm.js';
@@ -113,14 +112,13 @@ export class Block extends Module {
 
   /** The same layout as graph nodes: h (B, T, C) → (B, T, C). */
   emit(g: GraphEmitter, h: string, cache: GraphAttentionCache): string {
-    const scale = (x: string, factor: number) => (factor === 1 ? x : g.node('Mul', [x, g.constFloat(factor)]));
     return this.layout<string>(h, {
       attention: (x) => this.attention.emit(g, x, cache),
-      mlp: (x) => emitMlp(g, this.mlp, x),
-      attentionNorm: (x) => emitRmsNorm(g, this.attentionNorm, x),
-      mlpNorm: (x) => emitRmsNorm(g, this.mlpNorm, x),
+      mlp: (x) => this.mlp.emit(g, x),
+      attentionNorm: (x) => this.attentionNorm.emit(g, x),
+      mlpNorm: (x) => this.mlpNorm.emit(g, x),
       add: (a, b) => g.node('Add', [a, b]),
-      scale,
+      scale: (x, factor) => scaled(g, x, factor),
     });
   }
 

@@ -42,3 +42,17 @@ export interface GraphEmitter {
    */
   weight(name: string, tensor: Tensor, options: GraphWeightOptions): string;
 }
+
+/** ONNX's FLOAT8E4M3FN and FLOAT8E5M2 type numbers (Cast's `to`). */
+export const ONNX_FP8_TYPE = { e4m3fn: 17, e5m2: 19 } as const;
+export const ONNX_FLOAT = 1;
+
+/** x · factor as a node, or x itself when factor is 1. */
+export function scaled(g: GraphEmitter, x: string, factor: number): string {
+  return factor === 1 ? x : g.node('Mul', [x, g.constFloat(factor)]);
+}
+
+/** Where a module's variables live: `blocks.0.attn.q.` for the Linear whose weight is `blocks.0.attn.q.weight`. */
+export function pathOf(variable: { name: string }, leaf: string): string {
+  return variable.name.slice(0, variable.name.length - leaf.length);
+}

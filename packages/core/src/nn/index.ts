@@ -13,7 +13,6 @@ export {
   fp8OperandStats,
 } from './fp8-health.js';
 export type { GraphAttribute, GraphDim, GraphEmitter, GraphStorage, GraphWeightOptions } from './graph.js';
-export { emitEmbedding, emitLinear, emitMlp, emitRmsNorm } from './graph-emit.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { geluSavingInput, Mlp, type MlpOptions, swigluSavingInputs } from './mlp.js';
 export { Module } from './module.js';

@@ -6,10 +6,12 @@
 import type { DataId } from '../backend.js';
 import { ENGINE, keep, tidy } from '../engine.js';
 import { check } from '../errors.js';
+import { FP8_FORMATS } from '../numerics.js';
 import * as op from '../ops/ops.js';
 import type { Recipe } from '../recipes/recipes.js';
 import type { Tensor, Variable } from '../tensor.js';
 import type { Fp8HealthProbe } from './fp8-health.js';
+import { type GraphEmitter, ONNX_FLOAT, ONNX_FP8_TYPE, pathOf, scaled } from './graph.js';
 import { Module } from './module.js';
 import { Fp8TensorScaling, replayingScales } from './scaling-state.js';
 
@@ -179,6 +181,50 @@ export class Linear extends Module {
       else y = op.mulScalar(op.matMul(x2d, this.weight, false, true), this.alpha);
       return op.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
     });
+  }
+
+  /**
+   * `apply` as graph nodes: x (..., in) → (..., out). An FP8 layer's weight is its FP8 codes (the
+   * bytes its forward multiplies by), stored transposed (in, out) as `<path>.weight.T` and
+   * dequantized by `DequantizeLinear` with `<path>.weight_scale_inv`; x is scaled by the recipe's
+   * input scale, cast to FP8 and back (Cast with saturate: round to nearest even, saturating, as
+   * octet's codec), and the f32 product scaled by alpha / sx. Cast rather than a QuantizeLinear →
+   * DequantizeLinear pair: ONNX Runtime's QDQ optimizers rewrite that pair into kernels without
+   * FP8 types. Other layers multiply by their weight, kept in bf16 unless the recipe is f32.
+   */
+  emit(g: GraphEmitter, x: string): string {
+    const path = pathOf(this.weight, 'weight');
+    const { recipe, scaling, alpha } = this;
+    if (!scaling) {
+      const storage = recipe.precision === 'f32' ? 'f32' : 'bf16';
+      return scaled(g, g.node('MatMul', [x, g.weight(`${path}weight.T`, this.weight, { storage, transpose: true })]), alpha);
+    }
+    const format = recipe.forwardFormat;
+    check(format === 'e4m3fn' || format === 'e5m2', 'ONNX export weight format', format, 'e4m3fn or e5m2');
+    const weightScale = op.reshape(scaling.weight.scaleFor(this.weight, false), []);
+    const codes = g.weight(`${path}weight.T`, op.quantizeTensor(this.weight, weightScale, format), { storage: format, transpose: true });
+    const scaleInverse = g.weight(`${path}weight_scale_inv`, weightScale, { storage: 'f32', map: (s) => s.map((v) => 1 / v) });
+    const w = g.node('DequantizeLinear', [codes, scaleInverse]); // (in, out) f32 on the FP8 grid × scale
+    let inputScale: string | null = null; // null: scale 1, known at export
+    let outputScale: string | null = null; // alpha / sx
+    if (recipe.scaling === 'delayed') {
+      // From the amax history (x is not read when nothing is recorded).
+      const sx = op.reshape(scaling.input.scaleFor(this.weight, false), []);
+      inputScale = g.weight(`${path}input_scale`, sx, { storage: 'f32' });
+      outputScale = g.weight(`${path}output_scale`, sx, { storage: 'f32', map: (s) => s.map((v) => alpha / v) });
+    } else if (recipe.scaling === 'current') {
+      check(!recipe.powerOfTwoScales, 'recipe.powerOfTwoScales', true, 'false for ONNX export of current scaling');
+      const amax = g.node('ReduceMax', [g.node('Abs', [x])], { keepdims: { int: 0 } });
+      const fromAmax = g.node('Div', [g.node('Div', [g.constFloat(FP8_FORMATS[format].max), amax]), g.constFloat(2 ** recipe.margin)]);
+      inputScale = g.node('Where', [g.node('Greater', [amax, g.constFloat(0)]), fromAmax, g.constFloat(1)]);
+      outputScale = g.node('Div', [g.constFloat(alpha), inputScale]);
+    }
+    const xq = g.node('Cast', [inputScale ? g.node('Mul', [x, inputScale]) : x], {
+      to: { int: ONNX_FP8_TYPE[format] },
+      saturate: { int: 1 },
+    });
+    const product = g.node('MatMul', [g.node('Cast', [xq], { to: { int: ONNX_FLOAT } }), w]);
+    return outputScale ? g.node('Mul', [product, outputScale]) : scaled(g, product, Math.fround(alpha));
   }
 
   /** `input`: x's codes and scale when already quantized (shared by the layers `applyEach` runs). */

@@ -3,6 +3,7 @@ import * as op from '../ops/ops.js';
 import type { ActivationStorage, Recipe } from '../recipes/recipes.js';
 import type { Tensor } from '../tensor.js';
 import { saveActivation } from './activation-storage.js';
+import type { GraphEmitter } from './graph.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
@@ -45,6 +46,25 @@ export class Mlp extends Module {
       );
       return this.down.apply(hidden);
     });
+  }
+
+  /** `apply` as graph nodes: GELU (tanh form, as octet's gelu) or SwiGLU. */
+  emit(g: GraphEmitter, x: string): string {
+    const up = this.up.emit(g, x);
+    let hidden: string;
+    if (this.gate) {
+      const gate = this.gate.emit(g, x);
+      hidden = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate])]), up]);
+    } else {
+      // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+      const cube = g.node('Mul', [g.node('Mul', [up, up]), up]);
+      const inner = g.node('Mul', [
+        g.node('Add', [up, g.node('Mul', [cube, g.constFloat(0.044715)])]),
+        g.constFloat(Math.sqrt(2 / Math.PI)),
+      ]);
+      hidden = g.node('Mul', [g.node('Mul', [up, g.constFloat(0.5)]), g.node('Add', [g.constFloat(1), g.node('Tanh', [inner])])]);
+    }
+    return this.down.emit(g, hidden);
   }
 }
 

@@ -3,6 +3,7 @@ import * as op from '../ops/ops.js';
 import type { ActivationStorage } from '../recipes/recipes.js';
 import type { Tensor, Variable } from '../tensor.js';
 import { saveActivation } from './activation-storage.js';
+import type { GraphEmitter } from './graph.js';
 import { Module } from './module.js';
 
 /**
@@ -11,7 +12,7 @@ import { Module } from './module.js';
  */
 export class RMSNorm extends Module {
   readonly gain: Variable | null;
-  private readonly eps: number;
+  readonly eps: number;
   private readonly activations: ActivationStorage;
 
   constructor(
@@ -52,6 +53,14 @@ export class RMSNorm extends Module {
         return { output, backward };
       }),
     );
+  }
+
+  /** `apply` as graph nodes: x / sqrt(mean(x²) + eps) · gain. */
+  emit(g: GraphEmitter, x: string): string {
+    const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x]), g.constInt([-1])], { keepdims: { int: 1 } });
+    const inverseRms = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, g.constFloat(this.eps)])])]);
+    const normed = g.node('Mul', [x, inverseRms]);
+    return this.gain ? g.node('Mul', [normed, g.weight(this.gain.name, this.gain, { storage: 'f32' })]) : normed;
   }
 }
 
