@@ -39,8 +39,8 @@ export const RunConfigSchema = z.strictObject({
   recipe: oneOf(RECIPE_NAMES as unknown as [string, ...string[]]).default('unitScaling'),
   /** How activations are saved for backward: 'fp8' (COAT; FP8 recipes only) or 'f32'; default: the recipe's ('fp8' for the FP8 recipes). */
   activations: oneOf(ACTIVATION_STORAGES as unknown as [string, ...string[]]).optional(),
-  /** Forward recomputed in backward to save memory: 'none', 'attention' (probabilities) or 'block' (whole blocks). */
-  recompute: oneOf(RECOMPUTE_MODES as unknown as [string, ...string[]]).default('none'),
+  /** Forward recomputed in backward to save memory: 'none', 'attention' (probabilities, the default: they are never kept) or 'block' (whole blocks). */
+  recompute: oneOf(RECOMPUTE_MODES as unknown as [string, ...string[]]).default('attention'),
   optimizer: oneOf(OPTIMIZER_NAMES as unknown as [string, ...string[]]).default('adamw'),
   /** Peak learning rate; default per parametrisation (see `defaultLearningRate`). */
   lr: positive.optional(),

@@ -25,13 +25,13 @@ async function runCli(args: string[]): Promise<{ code: number; stderr: string; s
 describe('--activations and --recompute', () => {
   it('set the model config, from flags or a config file, and land in config.json', async () => {
     expect(parseTrainArgs({ activations: 'f32', recompute: 'block' })).toMatchObject({ activations: 'f32', recompute: 'block' });
-    // Defaults: the recipe's storage (left unset), no recomputation.
+    // Defaults: the recipe's storage (left unset); attention probabilities recomputed, never kept.
     const defaults = parseTrainArgs({});
     expect(defaults.activations).toBeUndefined();
-    expect(defaults.recompute).toBe('none');
+    expect(defaults.recompute).toBe('attention');
     const yaml = join(dir, 'memory.yaml');
-    writeFileSync(yaml, 'recipe: delayed\nactivations: fp8\nrecompute: attention\n');
-    expect(parseTrainArgs({ config: yaml })).toMatchObject({ recipe: 'delayed', activations: 'fp8', recompute: 'attention' });
+    writeFileSync(yaml, 'recipe: delayed\nactivations: fp8\nrecompute: block\n');
+    expect(parseTrainArgs({ config: yaml })).toMatchObject({ recipe: 'delayed', activations: 'fp8', recompute: 'block' });
     expect(parseTrainArgs({ config: yaml, recompute: 'none' }).recompute).toBe('none');
 
     const options = parseTrainArgs({
