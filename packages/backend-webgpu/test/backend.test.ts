@@ -1,5 +1,4 @@
-import { op, setBackend, tidy, type Variable, valueAndGrads } from '@octet/core';
-import { Gpt, gptConfig } from '@octet/models';
+import { Block, Embedding, Linear, op, recipes, setBackend, type Tensor, tidy, type Variable, valueAndGrads } from '@octet/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createWebGpuBackend, type WebGpuData } from '../src/index.js';
 import { webGpuAvailability, whenAvailable } from './device.js';
@@ -44,7 +43,23 @@ whenAvailable(availability, 'webgpu storage and pipelines', (backend) => {
 
     it('a training loop allocates no new GPU buffers once it reaches a steady state', async () => {
       setBackend(backend);
-      const model = new Gpt(gptConfig('tiny', { recipe: 'unitScaling', layers: 1 }));
+      // One transformer block of core's layers between an embedding and a head (a one-layer GPT).
+      const recipe = recipes.unitScaling();
+      const model = {
+        embedding: new Embedding(256, 32, { initStd: 1, seed: 1 }),
+        block: new Block({ dim: 32, heads: 2, mlpHidden: 128, activation: 'gelu', recipe, seed: 2, layers: 1, ropeBase: 10000 }),
+        head: new Linear(32, 256, { recipe, initStd: 1, seed: 3, alpha: 1 / Math.sqrt(32), highPrecision: true }),
+        parameters() {
+          return [this.embedding, this.block, this.head].flatMap((m) => m.parameters());
+        },
+        loss(ids: Tensor, targets: Tensor) {
+          const logits = op.reshape(this.head.apply(this.block.apply(this.embedding.apply(ids))), [16, 256]);
+          return op.mean(op.softmaxCrossEntropy(logits, op.reshape(targets, [16])));
+        },
+        dispose() {
+          for (const m of [this.embedding, this.block, this.head]) m.dispose();
+        },
+      };
       const ids = op.tensor(
         new Int32Array(16).map((_, i) => (i * 31) % 256),
         [2, 8],

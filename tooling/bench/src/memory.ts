@@ -70,7 +70,9 @@ export async function run(): Promise<void> {
       ? { model: 'small', ...(STEPS === undefined ? {} : { steps: STEPS }) }
       : { model: preset as RunConfigInput['model'], steps: 1, evalWindows: 1, healthEvery: 1 };
     console.log(`\n### ${preset}: ${training ? "the trainer's default run" : 'one step'} per row, FP8 health on, CPU backend`);
-    console.log('| recipe + optimizer | weights | grads | optimizer | activations | step peak (f32 ÷ this) | val loss | vs f32 | tokens/s |');
+    console.log(
+      '| recipe + optimizer | weights | grads | optimizer | activations | step peak (f32 ÷ this) | val loss | vs f32 | tokens/s |',
+    );
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     let f32: TrainSummary | null = null;
     for (const setting of SETTINGS) {
@@ -94,11 +96,15 @@ export async function run(): Promise<void> {
   if (FIT) await largestBatches();
 }
 
-/** The largest batch of 'medium' whose step peak stays under 1 GiB, per recipe: doubling, then bisection, one step each. */
+/**
+ * The largest batch of 'medium' whose step peak stays under 1 GiB, per recipe. The step peak grows
+ * linearly with the batch, so two measured points predict the answer; then measured steps walk
+ * from the prediction to the boundary (a batch that fits, the next that does not).
+ */
 async function largestBatches(): Promise<void> {
   console.log('\n### the largest batch of medium (context 256) whose step peak stays under 1 GiB');
-  console.log('| recipe + optimizer | batch | step peak |');
-  console.log('|---|---:|---:|');
+  console.log('| recipe + optimizer | batch | its step peak | batch + 1 |');
+  console.log('|---|---:|---:|---:|');
   const peak = async (setting: Setting, batch: number) =>
     (await trainRun(setting, { model: 'medium', steps: 1, batch, evalWindows: 1, healthEvery: 1 })).peak_bytes.step_peak;
   const fitted: Setting[] = [
@@ -109,20 +115,12 @@ async function largestBatches(): Promise<void> {
     { recipe: 'unitScaling', optimizer: 'adamw-fp8', recompute: 'block' },
   ];
   for (const setting of fitted) {
-    let low = 0;
-    let lowPeak = 0;
-    let high = 8;
-    for (let fits = true; fits; ) {
-      const bytes = await peak(setting, high);
-      fits = bytes <= GiB;
-      if (fits) [low, lowPeak, high] = [high, bytes, high * 2];
-    }
-    while (high - low > 1) {
-      const mid = Math.floor((low + high) / 2);
-      const bytes = await peak(setting, mid);
-      if (bytes > GiB) high = mid;
-      else [low, lowPeak] = [mid, bytes];
-    }
-    console.log(`| ${name(setting)} | ${low} | ${mb(lowPeak)} MiB |`);
+    const [at4, at8] = [await peak(setting, 4), await peak(setting, 8)];
+    let batch = Math.max(1, 4 + Math.floor(((GiB - at4) * 4) / (at8 - at4)));
+    let bytes = await peak(setting, batch);
+    while (bytes > GiB && batch > 1) bytes = await peak(setting, --batch);
+    let next = await peak(setting, batch + 1);
+    while (next <= GiB) [batch, bytes, next] = [batch + 1, next, await peak(setting, batch + 2)];
+    console.log(`| ${name(setting)} | ${batch} | ${mb(bytes)} MiB | ${mb(next)} MiB |`);
   }
 }
