@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { getBackend } from '@octet/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkArgs, parseTrainArgs, RUN_FLAGS, readMetrics, train } from '../src/index.js';
 
@@ -119,12 +120,16 @@ describe('--backend auto', () => {
     });
     const summary = await train({ ...options, outDir: join(dir, 'auto'), onBackend: (d) => descriptions.push(d) });
     expect(descriptions).toHaveLength(1);
-    // webgpu first when an adapter exists, else the CPU; the summary names the one that ran.
+    // webgpu first when a real adapter exists, else the CPU (also when WebGPU runs on SwiftShader,
+    // emulated in software); the summary names the one that ran.
+    const webgpu = await getBackend('webgpu').catch(() => null);
+    expect(summary.backend).toBe(webgpu !== null && webgpu.emulated === undefined ? 'webgpu' : 'cpu');
     expect(descriptions[0]).toMatch(
-      new RegExp(`^--backend auto picked ${summary.backend}.*: the first that starts in the order webgpu > cpu > tfjs`),
+      new RegExp(`^--backend auto picked ${summary.backend}.*: the first that starts on a real device in the order webgpu > cpu > tfjs`),
     );
-    expect(['webgpu', 'cpu']).toContain(summary.backend);
-    if (summary.backend === 'cpu') expect(descriptions[0]).toMatch(/skipped webgpu \(.*no WebGPU adapter/);
+    if (webgpu === null) expect(descriptions[0]).toMatch(/skipped webgpu \(.*no WebGPU adapter/);
+    else if (webgpu.emulated !== undefined)
+      expect(descriptions[0]).toContain(`skipped webgpu (runs on an emulated device (${webgpu.emulated}): slower than cpu)`);
   });
 });
 
