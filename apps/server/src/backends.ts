@@ -1,8 +1,9 @@
 /**
  * The octet backends a model can be served on, through core's registry: each backend package
  * registers itself by name and priority, and `--backend auto` takes the highest-priority one that
- * starts (core's `bestBackend`). ONNX Runtime is not an octet backend (it runs an exported graph,
- * not octet's kernels), so `onnx` is chosen by name only.
+ * starts on a real device (core's `bestBackend`; one emulated in software, such as WebGPU on
+ * SwiftShader, only when no other starts). ONNX Runtime is not an octet backend (it runs an
+ * exported graph, not octet's kernels), so `onnx` is chosen by name only.
  */
 import { registerCpuBackend } from '@octet/backend-cpu';
 import { registerTfjsBackend, type TfjsEngineRequest } from '@octet/backend-tfjs';
@@ -14,7 +15,10 @@ export type ServerBackend = (typeof SERVER_BACKENDS)[number];
 /** The backends that run octet's kernels (`GptDecoder`). */
 export type OctetBackendName = 'cpu' | 'webgpu' | 'tfjs';
 
-/** `auto` tries these in this order: a GPU first, then the WASM CPU kernels, then tfjs (wasm or CUDA). */
+/**
+ * `auto` tries these in this order: a GPU first, then the WASM CPU kernels, then tfjs (wasm or CUDA);
+ * a GPU emulated in software (SwiftShader) comes last.
+ */
 const PRIORITY = { webgpu: 2, cpu: 1, tfjs: 0 } as const;
 
 registerWebGpuBackend(PRIORITY.webgpu);
@@ -44,7 +48,11 @@ export async function createBackend(
   const skipped: string[] = [];
   const backend = await bestBackend({ onSkip: (skip, error) => skipped.push(`${skip} (${error.message})`) });
   const runs = detail(backend).detail;
-  const why = `the first that starts in the order ${backendsByPriority().join(' > ')}${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`;
+  const how =
+    backend.emulated === undefined
+      ? 'the first that starts on a real device'
+      : `none starts on a real device, so the first on an emulated one (${backend.emulated})`;
+  const why = `${how} in the order ${backendsByPriority().join(' > ')}${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`;
   return {
     backend,
     name: backend.name as OctetBackendName,

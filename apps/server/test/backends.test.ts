@@ -6,12 +6,13 @@ import type { ServerBackend } from '../src/index.js';
 import { type Running, startServer, tinyCheckpoint } from './fixtures.js';
 
 const MODEL = 'tiny-test';
+/** Whether WebGPU starts here (null: it does not) and what emulates its device, if anything (e.g. SwiftShader). */
 const webgpu = await createWebGpuBackend().then(
   (backend) => {
     backend.destroy();
-    return true;
+    return { emulated: backend.emulated };
   },
-  () => false,
+  () => null,
 );
 if (!webgpu && process.env.CI !== 'true') console.warn(`skipping the WebGPU serving test: ${NO_ADAPTER_HELP}`);
 
@@ -37,7 +38,7 @@ async function greedy(server: Running): Promise<string[]> {
 const cases: { backend: ServerBackend; run: boolean; detail: RegExp }[] = [
   // tfjs-node is not installed here, so 'auto' falls back to wasm.
   { backend: 'tfjs', run: true, detail: /^tfjs engine 'wasm': auto: .*@tensorflow\/tfjs-node-gpu does not load/ },
-  { backend: 'webgpu', run: webgpu || process.env.CI === 'true', detail: /./ },
+  { backend: 'webgpu', run: webgpu !== null || process.env.CI === 'true', detail: /./ },
 ];
 
 for (const { backend, run, detail } of cases) {
@@ -67,15 +68,17 @@ for (const { backend, run, detail } of cases) {
 }
 
 describe('--backend auto', () => {
-  it('serves on the first backend that starts (webgpu, else cpu) and says what it picked and why', async () => {
+  it('serves on the first backend that starts on a real device (webgpu, else cpu) and says what it picked and why', async () => {
     const server = await startServer({ modelDir: dir, backend: 'auto', threads: 1 });
     try {
       const model = await server.ready;
-      expect(model.backend).toBe(webgpu ? 'webgpu' : 'cpu');
+      expect(model.backend).toBe(webgpu !== null && webgpu.emulated === undefined ? 'webgpu' : 'cpu');
       expect(model.backendDetail).toMatch(
-        new RegExp(`^--backend auto picked ${model.backend}.*: the first that starts in the order webgpu > cpu > tfjs`),
+        new RegExp(`^--backend auto picked ${model.backend}.*: the first that starts on a real device in the order webgpu > cpu > tfjs`),
       );
-      if (!webgpu) expect(model.backendDetail).toMatch(/skipped webgpu \(.*no WebGPU adapter/);
+      if (webgpu === null) expect(model.backendDetail).toMatch(/skipped webgpu \(.*no WebGPU adapter/);
+      else if (webgpu.emulated !== undefined)
+        expect(model.backendDetail).toContain(`skipped webgpu (runs on an emulated device (${webgpu.emulated}): slower than cpu)`);
       expect(await greedy(server)).toEqual(await greedy(cpu));
     } finally {
       await server.close();

@@ -1,7 +1,8 @@
 /**
  * The backends the trainer can run on, through core's registry: each backend package registers
- * itself by name and priority, and `--backend auto` takes the highest-priority one that starts
- * (core's `bestBackend`). Adding a backend is one `registerXBackend` call here and its name in
+ * itself by name and priority, and `--backend auto` takes the highest-priority one that starts on
+ * a real device (core's `bestBackend`; one emulated in software, such as WebGPU on SwiftShader,
+ * only when no other starts). Adding a backend is one `registerXBackend` call here and its name in
  * `BACKENDS`.
  */
 import { registerCpuBackend } from '@octet/backend-cpu';
@@ -13,7 +14,10 @@ import { type Backend, backendsByPriority, bestBackend, getBackend } from '@octe
 export const BACKENDS = ['cpu', 'webgpu', 'tfjs', 'auto'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-/** `auto` tries these in this order: a GPU first, then the WASM CPU kernels, then tfjs (wasm or CUDA). */
+/**
+ * `auto` tries these in this order: a GPU first, then the WASM CPU kernels, then tfjs (wasm or CUDA);
+ * a GPU emulated in software (SwiftShader) comes last.
+ */
 const PRIORITY = { webgpu: 2, cpu: 1, tfjs: 0 } as const;
 
 registerWebGpuBackend(PRIORITY.webgpu);
@@ -40,7 +44,11 @@ export async function createTrainBackend(name: BackendName, threads?: number): P
   }
   const skipped: string[] = [];
   const backend = await bestBackend({ onSkip: (skip, error) => skipped.push(`${skip} (${error.message})`) });
-  const why = `the first that starts in the order ${backendsByPriority().join(' > ')}${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`;
+  const how =
+    backend.emulated === undefined
+      ? 'the first that starts on a real device'
+      : `none starts on a real device, so the first on an emulated one (${backend.emulated})`;
+  const why = `${how} in the order ${backendsByPriority().join(' > ')}${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`;
   return { backend, description: `--backend auto picked ${backend.name}${detail(backend)}: ${why}` };
 }
 

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { GPT_PRESETS, type GptPresetName } from '@octet/models';
 import type { ArgsDef } from 'citty';
 import { CONFIG_FLAGS, RUN_PRESETS, type RunConfig, type RunConfigInput, readConfigFile, resolveRunConfig } from './config.js';
 
@@ -50,6 +51,22 @@ export function checkArgs(rawArgs: readonly string[], declared: ArgsDef, command
   }
 }
 
+/** The flags that shape the model (and its weights): a resumed run keeps them from its config. */
+const MODEL_FLAGS = ['model', 'width', 'layers', 'heads', 'context', 'recipe'] as const;
+
+/** What each model flag comes to in `config`: a dimension it leaves unset is its model size's. */
+function modelShape(config: RunConfig): Record<(typeof MODEL_FLAGS)[number], string | number> {
+  const size = GPT_PRESETS[config.model as GptPresetName];
+  return {
+    model: config.model,
+    width: config.width ?? size.dim,
+    layers: config.layers ?? size.layers,
+    heads: config.heads ?? size.heads,
+    context: config.context ?? size.contextLength,
+    recipe: config.recipe,
+  };
+}
+
 export interface ParsedTrainArgs extends RunConfig {
   resume?: boolean;
   overwrite?: boolean;
@@ -58,7 +75,8 @@ export interface ParsedTrainArgs extends RunConfig {
 /**
  * The run the flags describe. With `--resume RUN`, RUN/config.json is the base and other flags
  * override it (a changed `--steps` also changes the lr schedule: the continuation is then no
- * longer the uninterrupted run's).
+ * longer the uninterrupted run's), except the model's: a model flag that differs from the run's
+ * is an error. `--activations` and `--recompute` change no weight, so they apply.
  */
 export function parseTrainArgs(args: Record<string, unknown>): ParsedTrainArgs {
   if (args.resume !== undefined && args.resume !== '') {
@@ -67,7 +85,15 @@ export function parseTrainArgs(args: Record<string, unknown>): ParsedTrainArgs {
     if (!existsSync(path)) throw new Error(`--resume: got "${dir}"; allowed: a run directory (one holding config.json)`);
     if (args.preset || args.config)
       throw new Error('--resume: a resumed run takes its config from RUN/config.json; allowed: no --preset or --config beside it');
-    const config = resolveRunConfig(args, readConfigFile(path) as RunConfigInput);
+    const saved = readConfigFile(path) as RunConfigInput;
+    const config = resolveRunConfig(args, saved);
+    const [kept, asked] = [modelShape(resolveRunConfig({}, saved)), modelShape(config)];
+    for (const flag of MODEL_FLAGS) {
+      if (args[flag] !== undefined && asked[flag] !== kept[flag])
+        throw new Error(
+          `--${flag}: got ${JSON.stringify(asked[flag])}; allowed: ${JSON.stringify(kept[flag])} or no --${flag}: a resumed run keeps its model (${path})`,
+        );
+    }
     return { ...config, outDir: dir, resume: true };
   }
   return { ...resolveRunConfig(args), overwrite: args.overwrite === true || args.overwrite === 'true' };

@@ -73,6 +73,11 @@ export async function startRunDirectory(runDir: string, config: object, overwrit
     await rm(join(runDir, 'summary.json'), { force: true });
   }
   await mkdir(runDir, { recursive: true });
+  await writeRunConfig(runDir, config);
+}
+
+/** Writes the run's config.json: the config that runs (a resumed run's, with its flags applied). */
+export async function writeRunConfig(runDir: string, config: object): Promise<void> {
   await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 }
 

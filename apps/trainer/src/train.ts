@@ -35,6 +35,7 @@ import {
   readMetrics,
   startRunDirectory,
   truncateMetricsForResume,
+  writeRunConfig,
 } from './run-dir.js';
 import { generate } from './sample.js';
 
@@ -128,8 +129,10 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   if (options.resume) {
     const latest = (await listCheckpoints(runDir)).at(-1);
     if (!latest) throw new Error(`--resume ${runDir}: no checkpoint in ${join(runDir, 'checkpoints')}; allowed: a run directory with one`);
-    const loaded = await loadGptCheckpoint(latest.dir);
+    // The checkpoint fixes the model; what backward keeps changes no weight, so the run's own applies.
+    const loaded = await loadGptCheckpoint(latest.dir, { memory: { activations: options.activations, recompute: options.recompute } });
     model = loaded.model;
+    await writeRunConfig(runDir, pickConfig(options));
     const json = loaded.trainingJson ?? {};
     const optimizerState = { step: Number(json.optimizerStep ?? 0), tensors: loaded.optimizer?.tensors ?? {} };
     restored = { step: Number(json.step), optimizer: optimizerState, json };

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { getBackend } from '@octet/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkArgs, parseTrainArgs, RUN_FLAGS, readMetrics, train } from '../src/index.js';
 
@@ -49,6 +50,45 @@ describe('--activations and --recompute', () => {
     // The checkpoint's model config carries them too.
     const modelConfig = JSON.parse(readFileSync(join(summary.checkpoint, 'config.json'), 'utf8'));
     expect(modelConfig).toMatchObject({ activations: 'f32', recompute: 'block' });
+  });
+
+  it('apply to a resumed run, which records them in config.json', async () => {
+    const run = join(dir, 'resumed');
+    const first = parseTrainArgs({ preset: 'tiny-smoke', steps: '2', 'eval-every': '2', threads: '1' });
+    await train({ ...first, outDir: run });
+    const readConfig = (path: string) => JSON.parse(readFileSync(join(path, 'config.json'), 'utf8'));
+    expect(readConfig(run)).toMatchObject({ recompute: 'none', steps: 2 });
+    expect(readConfig(run).activations).toBeUndefined();
+
+    const resumed = parseTrainArgs({ resume: run, steps: '3', activations: 'f32', recompute: 'block' });
+    expect(resumed).toMatchObject({ resume: true, outDir: run, activations: 'f32', recompute: 'block' });
+    const summary = await train(resumed);
+    expect(summary.resumed_from).toBe(2);
+    expect(summary.losses.every(Number.isFinite)).toBe(true);
+    expect(readConfig(run)).toMatchObject({ model: 'tiny', activations: 'f32', recompute: 'block', steps: 3 });
+    // The model that ran: the checkpoint it saved carries them.
+    expect(readConfig(summary.checkpoint)).toMatchObject({ activations: 'f32', recompute: 'block' });
+  });
+
+  it("but model flags beside --resume that differ from the run's are errors: a resumed run keeps its model", async () => {
+    const run = join(dir, 'resumed');
+    const keeps = 'a resumed run keeps its model';
+    expect(() => parseTrainArgs({ resume: run, width: '64' })).toThrow(`--width: got 64; allowed: 32 or no --width: ${keeps}`);
+    expect(() => parseTrainArgs({ resume: run, model: 'small' })).toThrow(`--model: got "small"; allowed: "tiny" or no --model: ${keeps}`);
+    expect(() => parseTrainArgs({ resume: run, layers: '3' })).toThrow(`--layers: got 3; allowed: 2 or no --layers: ${keeps}`);
+    expect(() => parseTrainArgs({ resume: run, heads: '4' })).toThrow(`--heads: got 4; allowed: 2 or no --heads: ${keeps}`);
+    expect(() => parseTrainArgs({ resume: run, context: '64' })).toThrow(`--context: got 64; allowed: 32 or no --context: ${keeps}`);
+    expect(() => parseTrainArgs({ resume: run, recipe: 'f32' })).toThrow(
+      `--recipe: got "f32"; allowed: "unitScaling" or no --recipe: ${keeps}`,
+    );
+    // The run's own values (its model size's dimensions included) are fine.
+    expect(parseTrainArgs({ resume: run, model: 'tiny', width: '32', context: '32', recipe: 'unitScaling' })).toMatchObject({
+      resume: true,
+      model: 'tiny',
+    });
+    const { code, stderr } = await runCli(['--resume', run, '--layers', '3']);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(`--layers: got 3; allowed: 2 or no --layers: ${keeps}`);
   });
 
   it('reject values outside the allowed set, naming the flag (or field) and the values', () => {
@@ -119,12 +159,16 @@ describe('--backend auto', () => {
     });
     const summary = await train({ ...options, outDir: join(dir, 'auto'), onBackend: (d) => descriptions.push(d) });
     expect(descriptions).toHaveLength(1);
-    // webgpu first when an adapter exists, else the CPU; the summary names the one that ran.
+    // webgpu first when a real adapter exists, else the CPU (also when WebGPU runs on SwiftShader,
+    // emulated in software); the summary names the one that ran.
+    const webgpu = await getBackend('webgpu').catch(() => null);
+    expect(summary.backend).toBe(webgpu !== null && webgpu.emulated === undefined ? 'webgpu' : 'cpu');
     expect(descriptions[0]).toMatch(
-      new RegExp(`^--backend auto picked ${summary.backend}.*: the first that starts in the order webgpu > cpu > tfjs`),
+      new RegExp(`^--backend auto picked ${summary.backend}.*: the first that starts on a real device in the order webgpu > cpu > tfjs`),
     );
-    expect(['webgpu', 'cpu']).toContain(summary.backend);
-    if (summary.backend === 'cpu') expect(descriptions[0]).toMatch(/skipped webgpu \(.*no WebGPU adapter/);
+    if (webgpu === null) expect(descriptions[0]).toMatch(/skipped webgpu \(.*no WebGPU adapter/);
+    else if (webgpu.emulated !== undefined)
+      expect(descriptions[0]).toContain(`skipped webgpu (runs on an emulated device (${webgpu.emulated}): slower than cpu)`);
   });
 });
 

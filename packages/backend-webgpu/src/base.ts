@@ -101,6 +101,8 @@ export class WebGpuBackend implements Backend {
     configs: readonly KernelConfig[],
     /** What the adapter says it is (vendor, architecture, description). */
     readonly adapterDescription: string,
+    /** What emulates the device in software (e.g. 'SwiftShader'); undefined on real hardware. */
+    readonly emulated?: string,
   ) {
     this.kernels = kernelTable(configs);
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;

@@ -20,6 +20,24 @@ export interface AcquiredDevice {
   device: GPUDevice;
   /** Vendor, architecture and description of the adapter, for logs. */
   description: string;
+  /** What emulates the device in software (e.g. 'SwiftShader'), when it is not real hardware. */
+  emulated?: string;
+}
+
+/** Software rasterisers a WebGPU adapter can run on, as their names appear in the adapter's info. */
+const SOFTWARE_DEVICES = { swiftshader: 'SwiftShader', llvmpipe: 'llvmpipe', lavapipe: 'lavapipe' } as const;
+
+/**
+ * What emulates the adapter's device in software, or undefined for real hardware: a known software
+ * rasteriser named in its vendor, architecture or description, else 'a software fallback adapter'
+ * when the adapter says it is one.
+ */
+export function emulatedDevice(
+  info: Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'description' | 'isFallbackAdapter'>>,
+): string | undefined {
+  const names = [info.vendor, info.architecture, info.description].join(' ').toLowerCase();
+  for (const [key, name] of Object.entries(SOFTWARE_DEVICES)) if (names.includes(key)) return name;
+  return info.isFallbackAdapter === true ? 'a software fallback adapter' : undefined;
 }
 
 /**
@@ -50,5 +68,5 @@ export async function acquireDevice({
   const device = await adapter.requestDevice();
   const info = adapter.info;
   const description = [info?.vendor, info?.architecture, info?.description].filter((s) => s).join(' / ') || 'unknown adapter';
-  return { device, description };
+  return { device, description, emulated: info === undefined ? undefined : emulatedDevice(info) };
 }

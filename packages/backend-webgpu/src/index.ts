@@ -16,8 +16,8 @@ export type WebGpuBackendOptions = DeviceRequest;
  * error saying how to get an adapter when there is none.
  */
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  const { device, description } = await acquireDevice(options);
-  return new WebGpuBackend(device, WEBGPU_KERNELS, description);
+  const { device, description, emulated } = await acquireDevice(options);
+  return new WebGpuBackend(device, WEBGPU_KERNELS, description, emulated);
 }
 
 /** Makes the WebGPU backend available by name ('webgpu') to `getBackend` / `bestBackend`. */

@@ -1,5 +1,6 @@
 import { Block, Embedding, Linear, op, recipes, setBackend, type Tensor, tidy, type Variable, valueAndGrads } from '@octet/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { acquireDevice, emulatedDevice } from '../src/device.js';
 import { createWebGpuBackend, type WebGpuData } from '../src/index.js';
 import { webGpuAvailability, whenAvailable } from './device.js';
 
@@ -11,6 +12,36 @@ describe('createWebGpuBackend without an adapter', () => {
     await expect(createWebGpuBackend()).rejects.toThrow(
       /no WebGPU adapter found.*apt-get install -y chromium libvulkan1.*VK_ICD_FILENAMES=\/usr\/lib\/chromium\/vk_swiftshader_icd\.json/,
     );
+  });
+});
+
+describe('an adapter emulated in software', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('is named by the software rasteriser in its info, or as a fallback adapter; real hardware is not', () => {
+    // Dawn's SwiftShader adapter, as it describes itself.
+    const swiftShader = { vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader driver 5.0.0', isFallbackAdapter: true };
+    expect(emulatedDevice(swiftShader)).toBe('SwiftShader');
+    expect(emulatedDevice({ vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).toBe('llvmpipe');
+    expect(emulatedDevice({ vendor: 'Mesa', architecture: '', description: 'Lavapipe' })).toBe('lavapipe');
+    expect(emulatedDevice({ vendor: 'unknown', isFallbackAdapter: true })).toBe('a software fallback adapter');
+    expect(
+      emulatedDevice({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100', isFallbackAdapter: false }),
+    ).toBeUndefined();
+  });
+
+  it('is reported by acquireDevice beside the description', async () => {
+    const adapter = (info: object) => ({ info, requestDevice: async () => ({}) });
+    vi.stubGlobal('navigator', {
+      gpu: { requestAdapter: async () => adapter({ vendor: 'google', architecture: 'swiftshader', description: '' }) },
+    });
+    expect(await acquireDevice()).toMatchObject({ description: 'google / swiftshader', emulated: 'SwiftShader' });
+    vi.stubGlobal('navigator', {
+      gpu: { requestAdapter: async () => adapter({ vendor: 'nvidia', architecture: 'hopper', description: '' }) },
+    });
+    const real = await acquireDevice();
+    expect(real.description).toBe('nvidia / hopper');
+    expect(real.emulated).toBeUndefined();
   });
 });
 

@@ -51,6 +51,11 @@ export function defineKernel<K extends KernelName, B extends Backend = Backend>(
 
 export interface Backend {
   readonly name: string;
+  /**
+   * Set when the backend's device is emulated in software, e.g. 'SwiftShader': what it runs on.
+   * `bestBackend()` passes over such a backend while a lower-priority one starts.
+   */
+  readonly emulated?: string;
   /** Copies host data into new backend storage. */
   write(values: AnyTypedArray, shape: readonly number[], dtype: DType): TensorInfo;
   /** Reads a tensor's data back to the host. */

@@ -40,18 +40,34 @@ export function backendsByPriority(): string[] {
 }
 
 /**
- * The highest-priority registered backend that initialises. `onSkip` hears each one tried before
- * it that failed, and why (for saying what was picked and why).
+ * The highest-priority registered backend that initialises on a real device; one whose device is
+ * emulated in software (`Backend.emulated`, e.g. WebGPU on SwiftShader, far slower than the CPU
+ * backend) only when no other starts, the first such. `onSkip` hears, in priority order, each one
+ * passed over and why (for saying what was picked and why).
  */
 export async function bestBackend({ onSkip }: { onSkip?: (name: string, error: Error) => void } = {}): Promise<Backend> {
-  const failures: string[] = [];
-  for (const name of backendsByPriority()) {
-    try {
-      return await getBackend(name);
-    } catch (error) {
-      failures.push(`${name}: ${(error as Error).message}`);
-      onSkip?.(name, error as Error);
+  const passed: { name: string; error?: Error; emulated?: Backend }[] = [];
+  const pick = (picked: Backend): Backend => {
+    for (const { name, error, emulated } of passed) {
+      if (emulated === picked) continue;
+      const slower = picked.emulated === undefined ? `slower than ${picked.name}` : `as is ${picked.name}, which comes first`;
+      onSkip?.(name, error ?? new Error(`runs on an emulated device (${emulated!.emulated}): ${slower}`));
     }
+    return picked;
+  };
+  for (const name of backendsByPriority()) {
+    let backend: Backend;
+    try {
+      backend = await getBackend(name);
+    } catch (error) {
+      passed.push({ name, error: error as Error });
+      continue;
+    }
+    if (backend.emulated === undefined) return pick(backend);
+    passed.push({ name, emulated: backend });
   }
+  const fallback = passed.find((p) => p.emulated !== undefined)?.emulated;
+  if (fallback !== undefined) return pick(fallback);
+  const failures = passed.map(({ name, error }) => `${name}: ${error!.message}`);
   throw new Error(`no backend could be initialised (${failures.join('; ') || 'none registered'})`);
 }

@@ -109,10 +109,16 @@ export async function loadGptCheckpoint(
   {
     expectConfig,
     weights = 'master',
+    memory = {},
   }: {
     expectConfig?: Partial<GptConfig>;
     /** 'master': f32 master weights when the checkpoint has them (training); 'serving': model.safetensors only, as a server loads it. */
     weights?: 'master' | 'serving';
+    /**
+     * What backward keeps, over the checkpoint's config (a field left undefined keeps the
+     * checkpoint's): these change no weight, so a resumed run may choose them anew.
+     */
+    memory?: Pick<GptConfig, 'activations' | 'recompute'>;
   } = {},
 ): Promise<LoadedGpt> {
   const checkpoint = await loadCheckpoint(directory);
@@ -127,7 +133,8 @@ export async function loadGptCheckpoint(
     );
   }
   const { model_type: _, ...gptConfig } = config;
-  const model = new Gpt(gptConfig as GptConfig);
+  const memoryOverrides = Object.fromEntries(Object.entries(memory).filter(([, value]) => value !== undefined));
+  const model = new Gpt({ ...(gptConfig as GptConfig), ...memoryOverrides });
   const training = checkpoint.trainingState?.tensors ?? {};
   const masters = weights === 'master' ? training : {};
   const expected = new Set(model.namedVariables().map(([name]) => name));

@@ -129,6 +129,24 @@ describe('GPT', () => {
     expect(await served.model.forward(x).data()).toEqual(await loaded.model.forward(x).data());
   });
 
+  it('loads a checkpoint with what backward keeps chosen anew, the weights unchanged', async () => {
+    const path = join(dir, 'unitScaling');
+    const { model: saved } = await loadGptCheckpoint(path);
+    const { model } = await loadGptCheckpoint(path, { memory: { activations: 'f32', recompute: 'block' } });
+    expect(saved.recompute).toBe('attention');
+    expect(saved.recipe.activations).toBe('fp8');
+    expect(model.recompute).toBe('block');
+    expect(model.recipe.activations).toBe('f32');
+    expect(model.config).toMatchObject({ activations: 'f32', recompute: 'block' });
+    const weights = new Map(saved.namedVariables());
+    for (const [name, variable] of model.namedVariables()) expect(await variable.data()).toEqual(await weights.get(name)!.data());
+    // Undefined fields keep the checkpoint's; a combination the recipe cannot run is still an error.
+    const kept = (await loadGptCheckpoint(path, { memory: { recompute: undefined } })).model;
+    expect(kept.recompute).toBe('attention');
+    for (const m of [saved, model, kept]) m.dispose();
+    await expect(loadGptCheckpoint(join(dir, 'f32'), { memory: { activations: 'fp8' } })).rejects.toThrow(/activations/);
+  });
+
   it('rejects a checkpoint from another config, naming the field', async () => {
     await expect(loadGptCheckpoint(join(dir, 'f32'), { expectConfig: { dim: 64 } })).rejects.toThrow(/config\.dim/);
   });
