@@ -57,7 +57,7 @@ describe('--activations and --recompute', () => {
     const first = parseTrainArgs({ preset: 'tiny-smoke', steps: '2', 'eval-every': '2', threads: '1' });
     await train({ ...first, outDir: run });
     const readConfig = (path: string) => JSON.parse(readFileSync(join(path, 'config.json'), 'utf8'));
-    expect(readConfig(run)).toMatchObject({ recompute: 'none', steps: 2 });
+    expect(readConfig(run)).toMatchObject({ recompute: 'attention', steps: 2 });
     expect(readConfig(run).activations).toBeUndefined();
 
     const resumed = parseTrainArgs({ resume: run, steps: '3', activations: 'f32', recompute: 'block' });
