@@ -3,6 +3,7 @@ import { createCpuBackend } from '@octet/backend-cpu';
 import {
   attachFp8HealthProbe,
   Fp8HealthProbe,
+  fp8,
   fp8OperandStats,
   Linear,
   Module,
@@ -46,6 +47,29 @@ describe('fp8OperandStats', () => {
     expect(await stats([1000, -1, 1e-3, 2], 0.25, 'e4m3fn')).toEqual([1000, 0.25, 0, 0.25]);
     // e5m2 max 57344.
     expect(await stats([60000, 1, 2, 3], 1, 'e5m2')).toEqual([60000, 1, 0.25, 0]);
+  });
+});
+
+describe('fp8OperandStats on an operand larger than one pass', () => {
+  it('counts over every chunk of rows', async () => {
+    const [rows, width] = [3, 70_000];
+    const values = Float32Array.from({ length: rows * width }, (_, i) => ((i * 7919) % 1000) - 500);
+    for (let i = 0; i < values.length; i += 97) values[i] = 1e-9; // flushed to a zero code
+    const t = tidy(() => {
+      const x = op.tensor(values, [rows, width]);
+      const s = op.scalar(1);
+      return fp8OperandStats(x, s, op.quantizeTensor(x, s, 'e4m3fn'), 'e4m3fn');
+    });
+    const [amax, , saturated, flushed] = Array.from((await t.data()) as Float32Array);
+    t.dispose();
+    const codes = fp8.encode(values, 'e4m3fn');
+    const decoded = fp8.decode(codes, 'e4m3fn');
+    const nonzero = values.filter((v) => v !== 0).length;
+    const zeroCodes = values.filter((v, i) => v !== 0 && decoded[i] === 0).length;
+    expect(amax).toBe(500);
+    expect(saturated).toBeCloseTo(values.filter((v) => Math.abs(v) > 448).length / values.length, 6);
+    expect(flushed).toBeCloseTo(zeroCodes / nonzero, 6);
+    expect(zeroCodes).toBeGreaterThan(2000);
   });
 });
 

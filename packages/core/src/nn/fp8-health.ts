@@ -27,42 +27,55 @@ export interface Fp8OperandHealth {
   flushed: number;
 }
 
+/** Elements per pass of the statistics: their temporaries stay this small whatever the operand's size. */
+const STATS_CHUNK = 1 << 16;
+
 /**
  * [amax, scale, saturated, flushed] of one operand as a (4,) tensor. `q` is `x` quantized with
- * `scale`; nothing is read back, so this costs a few elementwise passes and no sync.
+ * `scale`; nothing is read back, so this costs a few elementwise passes and no sync. The counts
+ * are summed chunk by chunk along the first axis (exact: sums of ones below 2^24), so the
+ * temporaries never outgrow a chunk.
  */
 export function fp8OperandStats(x: Tensor, scale: Tensor, q: Tensor, format: Fp8Format): Tensor {
   const max = FP8_FORMATS[format].max;
   const s = op.reshape(scale, [1]);
   const amax = op.reshape(op.amax(x), [1]);
-  // step(t) is 1 where t > 0: |x·scale| − max > 0 marks a saturated element.
-  const saturated = op.reshape(
-    pipe(
-      op.mul(x, s),
-      op.abs,
-      (t) => op.addScalar(t, -max),
-      op.step,
-      (t) => op.mean(t),
-    ),
-    [1],
-  );
-  const nonzero = pipe(op.abs(x), op.step);
-  const zeroCode = pipe(op.dequantizeTensor(q, s, format), op.abs, op.step, (t) => op.affine(t, -1, 1));
-  const flushedCount = pipe(op.mul(nonzero, zeroCode), (t) => op.sum(t));
-  const flushed = op.reshape(op.div(flushedCount, op.maximum(op.sum(nonzero), op.scalar(1))), [1]);
-  for (const t of [nonzero, zeroCode]) t.dispose();
-  return op.concat([amax, s, saturated, flushed], 0);
-}
-
-/** `steps` applied in turn, each intermediate freed once the next is made: a chain over x-sized tensors holds two at a time. */
-function pipe(first: Tensor, ...steps: ((t: Tensor) => Tensor)[]): Tensor {
-  let current = first;
-  for (const step of steps) {
-    const next = step(current);
-    current.dispose();
-    current = next;
+  const rows = x.rank === 0 ? 1 : x.shape[0]!;
+  const width = x.size / Math.max(rows, 1);
+  const rowsPerChunk = Math.max(1, Math.floor(STATS_CHUNK / Math.max(width, 1)));
+  const counts: Tensor[] = []; // per chunk: [saturated, nonzero, flushed] (3,)
+  for (let start = 0; start < rows; start += rowsPerChunk) {
+    const n = Math.min(rowsPerChunk, rows - start);
+    counts.push(
+      tidy(() => {
+        const part = (t: Tensor) =>
+          n === rows ? op.reshape(t, [rows, width]) : op.slice(op.reshape(t, [rows, width]), [start, 0], [n, width]);
+        const xs = part(x);
+        // step(t) is 1 where t > 0: |x·scale| − max > 0 marks a saturated element.
+        const saturated = op.sum(op.step(op.addScalar(op.abs(op.mul(xs, s)), -max)));
+        const nonzero = op.step(op.abs(xs));
+        const zeroCode = op.affine(op.step(op.abs(op.dequantizeTensor(part(q), s, format))), -1, 1);
+        return op.concat(
+          [saturated, op.sum(nonzero), op.sum(op.mul(nonzero, zeroCode))].map((c) => op.reshape(c, [1])),
+          0,
+        );
+      }),
+    );
   }
-  return current;
+  const total =
+    counts.length === 1
+      ? counts[0]!
+      : op.sum(
+          op.concat(
+            counts.map((c) => op.reshape(c, [1, 3])),
+            0,
+          ),
+          0,
+        );
+  const [saturatedCount, nonzeroCount, flushedCount] = [0, 1, 2].map((i) => op.reshape(op.slice(total, [i], [1]), []));
+  const saturated = op.reshape(op.mulScalar(saturatedCount!, 1 / Math.max(x.size, 1)), [1]);
+  const flushed = op.reshape(op.div(flushedCount!, op.maximum(nonzeroCount!, op.scalar(1))), [1]);
+  return op.concat([amax, s, saturated, flushed], 0);
 }
 
 /**
