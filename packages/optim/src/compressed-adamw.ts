@@ -95,16 +95,18 @@ export abstract class CompressedAdamW extends AdamFamilyBase {
       return;
     }
     const t = this.stepCount;
+    // Each stage in a scope of its own: a codec's passes over the parameter's size go as soon as
+    // its result is made, so a step holds a few parameter-sized tensors, not every pass's.
     tidy(() => {
-      const read = ({ codec, slots }: MomentStore) => codec.decode(slots, p.shape);
-      const moments = adamMoments(read(stores.exp_avg), read(stores.exp_avg_sq), g, this.beta1, this.beta2);
-      const update = adamDirection(moments.m, moments.v, lr, correction(this.beta1, t), correction(this.beta2, t), this.eps);
+      const read = ({ codec, slots }: MomentStore) => tidy(() => codec.decode(slots, p.shape));
+      const moments = tidy(() => adamMoments(read(stores.exp_avg), read(stores.exp_avg_sq), g, this.beta1, this.beta2));
+      const update = tidy(() => adamDirection(moments.m, moments.v, lr, correction(this.beta1, t), correction(this.beta2, t), this.eps));
       for (const [moment, value] of [
         ['exp_avg', moments.m],
         ['exp_avg_sq', moments.v],
       ] as const) {
         const { codec, slots } = stores[moment];
-        const encoded = codec.encode(value, p.shape);
+        const encoded = tidy(() => codec.encode(value, p.shape));
         for (const [suffix, slot] of Object.entries(slots)) slot.assign(encoded[suffix]!);
       }
       p.assign(op.sub(decayed(p, lr, this.weightDecay, group.weightDecay), update));

@@ -152,16 +152,20 @@ export abstract class OptimizerBase implements Optimizer {
     );
   }
 
-  /** The update itself, synchronous; its temporaries go with the tidy (the caller needs none). */
+  /**
+   * The update itself, synchronous. Each parameter's update is a scope of its own: its temporaries
+   * (decoded moments, the step) go before the next parameter's are made.
+   */
   private runStep(grads: readonly Tensor[]): void {
     this.stepCount++;
-    tidy(() => {
-      let i = 0;
-      for (const group of this.groups) {
-        const lr = this.lr * group.lrScale;
-        for (const p of group.params) this.update(p, grads[i++]!, group, lr, i - 1);
+    let i = 0;
+    for (const group of this.groups) {
+      const lr = this.lr * group.lrScale;
+      for (const p of group.params) {
+        const index = i++;
+        tidy(() => this.update(p, grads[index]!, group, lr, index));
       }
-    });
+    }
   }
 
   /**
