@@ -11,7 +11,8 @@
  * stays under 1 GiB per recipe.
  *
  *   pnpm bench memory     (OCTET_BENCH_MEM_STEPS=N steps for 'small' rows, default the trainer's 200;
- *                          OCTET_BENCH_MEM_PRESETS=small,medium; OCTET_BENCH_MEM_FIT=0 skips the largest-batch search)
+ *                          OCTET_BENCH_MEM_PRESETS=small,medium; OCTET_BENCH_MEM_FIT=0 skips the largest-batch search;
+ *                          OCTET_BENCH_MEM_ONLY=regex runs only the rows it matches, and the f32 row)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ import { type RunConfigInput, resolveRunConfig, type TrainSummary, train } from 
 const STEPS = process.env.OCTET_BENCH_MEM_STEPS ? Number(process.env.OCTET_BENCH_MEM_STEPS) : undefined;
 const PRESETS = (process.env.OCTET_BENCH_MEM_PRESETS ?? 'small,medium').split(',');
 const FIT = process.env.OCTET_BENCH_MEM_FIT !== '0';
+/** A regular expression: only the rows whose name matches run (the f32 row always runs, as the baseline). */
+const ONLY = process.env.OCTET_BENCH_MEM_ONLY ? new RegExp(process.env.OCTET_BENCH_MEM_ONLY) : null;
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
@@ -76,9 +79,11 @@ export async function run(): Promise<void> {
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     let f32: TrainSummary | null = null;
     for (const setting of SETTINGS) {
+      const baseline = setting.recipe === 'f32' && !setting.recompute;
+      if (ONLY && !baseline && !ONLY.test(name(setting))) continue;
       const summary = await trainRun(setting, overrides);
       const bytes = summary.peak_bytes;
-      if (setting.recipe === 'f32' && !setting.recompute) f32 = summary;
+      if (baseline) f32 = summary;
       const loss = training ? summary.final_val_loss.toFixed(4) : '—';
       const vs = training && f32 ? `${(((summary.final_val_loss - f32.final_val_loss) / f32.final_val_loss) * 100).toFixed(2)}%` : '—';
       const ratio = f32 ? (f32.peak_bytes.step_peak / bytes.step_peak).toFixed(2) : '—';
